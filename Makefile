@@ -1,0 +1,88 @@
+# GreenBoost.  ./configure first; then make, make check, make install.
+
+ifeq ($(wildcard config.mak),)
+$(error config.mak is missing: run ./configure first)
+endif
+include config.mak
+
+ifeq ($(V),1)
+Q :=
+QUIET = @:
+else
+Q := @
+QUIET = @printf '  %-7s %s\n'
+endif
+
+DESTDIR ?=
+WARN := -Wall -Wextra -Wno-format-truncation -Wno-unused-parameter
+ALL_CFLAGS := -std=gnu11 -D_GNU_SOURCE -fPIC -fvisibility=hidden -Ilib -MMD -MP $(WARN) \
+	-DGB_SYSCONFDIR='"$(SYSCONFDIR)"' -DGB_PKGLIBDIR='"$(PKGLIBDIR)"' $(CFLAGS)
+
+LIBGB_SRC := $(wildcard lib/libgb/*.c)
+SHIM_SRC := $(wildcard lib/shim/*.c)
+LIBGB_OBJ := $(LIBGB_SRC:.c=.o)
+SHIM_OBJ := $(SHIM_SRC:.c=.o)
+PROGS := bin/gb-run bin/gb-demo
+SHIM := lib/libgreenboost_cuda.so
+MAN := $(wildcard man/*.[1-8])
+
+all: $(SHIM) $(PROGS)
+
+%.o: %.c
+	$(QUIET) CC $@
+	$(Q)$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+lib/libgb.a: $(LIBGB_OBJ)
+	$(QUIET) AR $@
+	$(Q)rm -f $@ && $(AR) rcs $@ $^
+
+$(SHIM): $(SHIM_OBJ) lib/libgb.a
+	$(QUIET) LD $@
+	$(Q)$(CC) -shared -Wl,-soname,libgreenboost_cuda.so -Wl,-z,nodelete $(LDFLAGS) -o $@ $(SHIM_OBJ) lib/libgb.a -ldl -lpthread
+
+bin/%: bin/%.o lib/libgb.a
+	$(QUIET) LD $@
+	$(Q)$(CC) $(LDFLAGS) -o $@ $< lib/libgb.a -ldl -lpthread
+
+# ---- tests ----
+
+include tests/tests.mk
+
+check: all $(TEST_PROGS)
+	$(Q)GB_FUZZ=$(HAVE_LIBFUZZER) sh tests/run.sh
+
+check-gpu: all
+	$(Q)NVCC="$(NVCC)" CUDA_HOME="$(CUDA_HOME)" sh tests/gpu/run.sh
+
+# ---- install ----
+
+install: all
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(PKGLIBDIR) $(DESTDIR)$(SYSCONFDIR)/greenboost \
+		$(DESTDIR)$(LIBDIR)/tmpfiles.d
+	install -m 755 $(PROGS) $(DESTDIR)$(BINDIR)/
+	install -m 755 $(SHIM) $(DESTDIR)$(PKGLIBDIR)/
+	for m in $(MAN); do s=$${m##*.}; install -d $(DESTDIR)$(MANDIR)/man$$s && \
+		install -m 644 $$m $(DESTDIR)$(MANDIR)/man$$s/ || exit 1; done
+	@# an existing configuration is the administrator's: never overwritten
+	[ -e $(DESTDIR)$(SYSCONFDIR)/greenboost/greenboost.conf ] || \
+		install -m 644 etc/greenboost.conf $(DESTDIR)$(SYSCONFDIR)/greenboost/greenboost.conf
+	install -m 644 etc/tmpfiles.d/greenboost.conf $(DESTDIR)$(LIBDIR)/tmpfiles.d/greenboost.conf
+	@# status files of every user's processes, like /tmp (tmpfiles.d recreates it at boot)
+	-[ -n "$(DESTDIR)" ] || install -d -m 1777 /run/greenboost
+
+uninstall:
+	rm -f $(addprefix $(DESTDIR)$(BINDIR)/,$(notdir $(PROGS))) $(DESTDIR)$(PKGLIBDIR)/$(notdir $(SHIM))
+	rm -f $(DESTDIR)$(LIBDIR)/tmpfiles.d/greenboost.conf
+	for m in $(MAN); do rm -f $(DESTDIR)$(MANDIR)/man$${m##*.}/$${m##*/}; done
+	-rmdir $(DESTDIR)$(PKGLIBDIR)
+
+clean: tests-clean
+	rm -f lib/libgb.a $(SHIM) $(PROGS) bin/*.o lib/*/*.o bin/*.d lib/*/*.d
+
+distclean: clean
+	rm -f config.mak
+
+.PHONY: all check check-gpu install uninstall clean distclean tests-clean
+
+-include $(wildcard bin/*.d lib/*/*.d)
+.SECONDARY:
