@@ -1,0 +1,265 @@
+/*
+ * Internals of libgreenboost_cuda.so, the LD_PRELOAD shim.
+ *
+ *   resolve.c    real entry points, the hook table, dlsym and
+ *                cuGetProcAddress interception
+ *   init.c       lazy start, configuration, fork and exit handling
+ *   place.c      placement (T1 VRAM / T2 pinned host), accounting, reports
+ *   t2host.c     Path B: pinned anonymous memory (hugetlb or THP)
+ *   ptrmap.c     pointer -> allocation map with lock-free lookups
+ *   phase.c      phase detector
+ *   statusd.c    the status file writer thread
+ *   hooks_drv.c, hooks_rt.c, hooks_nvml.c   the intercepted functions
+ */
+#ifndef GB_SHIM_H
+#define GB_SHIM_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+
+#include "cuabi.h"
+#include "gb.h"
+
+#define GB_HIDDEN __attribute__((visibility("hidden")))
+/* export hidden function gbw_NAME under the public NAME */
+#define GB_ALIAS(ret, name, params) \
+	extern ret name params __attribute__((visibility("default"), alias("gbw_" #name)))
+
+#define GB_MAX_DEVICES GB_STATUS_MAX_DEV
+#define likely(x) __builtin_expect(!!(x), 1)
+#define unlikely(x) __builtin_expect(!!(x), 0)
+
+/* ---- real entry points ---- */
+
+#define GB_DRIVER_FUNCS(X) \
+	X(CUresult, cuInit, (unsigned int)) \
+	X(CUresult, cuDeviceGetCount, (int *)) \
+	X(CUresult, cuDeviceGetName, (char *, int, CUdevice)) \
+	X(CUresult, cuDeviceGetAttribute, (int *, CUdevice_attribute, CUdevice)) \
+	X(CUresult, cuDeviceGetPCIBusId, (char *, int, CUdevice)) \
+	X(CUresult, cuDeviceTotalMem_v2, (size_t *, CUdevice)) \
+	X(CUresult, cuCtxGetCurrent, (CUcontext *)) \
+	X(CUresult, cuCtxGetDevice, (CUdevice *)) \
+	X(CUresult, cuCtxPushCurrent_v2, (CUcontext)) \
+	X(CUresult, cuCtxPopCurrent_v2, (CUcontext *)) \
+	X(CUresult, cuCtxSynchronize, (void)) \
+	X(CUresult, cuMemAlloc_v2, (CUdeviceptr *, size_t)) \
+	X(CUresult, cuMemAllocPitch_v2, (CUdeviceptr *, size_t *, size_t, size_t, unsigned int)) \
+	X(CUresult, cuMemAllocAsync, (CUdeviceptr *, size_t, CUstream)) \
+	X(CUresult, cuMemAllocAsync_ptsz, (CUdeviceptr *, size_t, CUstream)) \
+	X(CUresult, cuMemAllocFromPoolAsync, (CUdeviceptr *, size_t, CUmemoryPool, CUstream)) \
+	X(CUresult, cuMemAllocFromPoolAsync_ptsz, (CUdeviceptr *, size_t, CUmemoryPool, CUstream)) \
+	X(CUresult, cuMemFree_v2, (CUdeviceptr)) \
+	X(CUresult, cuMemFreeAsync, (CUdeviceptr, CUstream)) \
+	X(CUresult, cuMemFreeAsync_ptsz, (CUdeviceptr, CUstream)) \
+	X(CUresult, cuMemGetInfo_v2, (size_t *, size_t *)) \
+	X(CUresult, cuMemHostRegister_v2, (void *, size_t, unsigned int)) \
+	X(CUresult, cuMemHostUnregister, (void *)) \
+	X(CUresult, cuMemHostGetDevicePointer_v2, (CUdeviceptr *, void *, unsigned int)) \
+	X(CUresult, cuPointerGetAttribute, (void *, CUpointer_attribute, CUdeviceptr)) \
+	X(CUresult, cuPointerGetAttributes, (unsigned int, CUpointer_attribute *, void **, CUdeviceptr)) \
+	X(CUresult, cuMemGetAddressRange_v2, (CUdeviceptr *, size_t *, CUdeviceptr)) \
+	X(CUresult, cuMemCreate, (CUmemGenericAllocationHandle *, size_t, const CUmemAllocationProp *, unsigned long long)) \
+	X(CUresult, cuMemRelease, (CUmemGenericAllocationHandle)) \
+	X(CUresult, cuIpcGetMemHandle, (CUipcMemHandle *, CUdeviceptr)) \
+	X(CUresult, cuStreamIsCapturing, (CUstream, CUstreamCaptureStatus *)) \
+	X(CUresult, cuStreamIsCapturing_ptsz, (CUstream, CUstreamCaptureStatus *)) \
+	X(CUresult, cuStreamSynchronize, (CUstream)) \
+	X(CUresult, cuEventCreate, (CUevent *, unsigned int)) \
+	X(CUresult, cuEventRecord, (CUevent, CUstream)) \
+	X(CUresult, cuEventRecord_ptsz, (CUevent, CUstream)) \
+	X(CUresult, cuEventQuery, (CUevent)) \
+	X(CUresult, cuEventSynchronize, (CUevent)) \
+	X(CUresult, cuEventDestroy_v2, (CUevent)) \
+	X(CUresult, cuGetProcAddress, (const char *, void **, int, cuuint64_t)) \
+	X(CUresult, cuGetProcAddress_v2, (const char *, void **, int, cuuint64_t, CUdriverProcAddressQueryResult *))
+
+#define GB_RUNTIME_FUNCS(X) \
+	X(cudaError_t, cudaMalloc, (void **, size_t)) \
+	X(cudaError_t, cudaFree, (void *)) \
+	X(cudaError_t, cudaMallocAsync, (void **, size_t, cudaStream_t)) \
+	X(cudaError_t, cudaMallocAsync_ptsz, (void **, size_t, cudaStream_t)) \
+	X(cudaError_t, cudaFreeAsync, (void *, cudaStream_t)) \
+	X(cudaError_t, cudaFreeAsync_ptsz, (void *, cudaStream_t)) \
+	X(cudaError_t, cudaMallocPitch, (void **, size_t *, size_t, size_t)) \
+	X(cudaError_t, cudaMemGetInfo, (size_t *, size_t *)) \
+	X(cudaError_t, cudaGetDevice, (int *)) \
+	X(cudaError_t, cudaGetDeviceProperties, (void *, int)) \
+	X(cudaError_t, cudaGetDeviceProperties_v2, (void *, int)) \
+	X(cudaError_t, cudaPointerGetAttributes, (struct cudaPointerAttributes *, const void *))
+
+#define GB_NVML_FUNCS(X) \
+	X(nvmlReturn_t, nvmlDeviceGetMemoryInfo, (nvmlDevice_t, nvmlMemory_t *)) \
+	X(nvmlReturn_t, nvmlDeviceGetMemoryInfo_v2, (nvmlDevice_t, nvmlMemory_v2_t *)) \
+	X(nvmlReturn_t, nvmlDeviceGetPciInfo_v3, (nvmlDevice_t, nvmlPciInfo_t *))
+
+#define GB_FNPTR(ret, name, params) ret(*name) params;
+struct gb_real {
+	GB_DRIVER_FUNCS(GB_FNPTR)
+	GB_NVML_FUNCS(GB_FNPTR)
+};
+struct gb_real_rt {
+	GB_RUNTIME_FUNCS(GB_FNPTR)
+};
+#undef GB_FNPTR
+
+extern struct gb_real R GB_HIDDEN;
+
+/* our wrappers, gbw_NAME, exported as NAME where hooked */
+#define GB_DECL_W(ret, name, params) GB_HIDDEN ret gbw_##name params;
+GB_DRIVER_FUNCS(GB_DECL_W)
+GB_RUNTIME_FUNCS(GB_DECL_W)
+GB_NVML_FUNCS(GB_DECL_W)
+#undef GB_DECL_W
+
+/* resolve.c */
+GB_HIDDEN void *gb_real_dlsym(void *handle, const char *name);
+GB_HIDDEN int gb_resolve_driver(void);      /* 0 once libcuda's entry points are known */
+GB_HIDDEN int gb_resolve_nvml(void);
+GB_HIDDEN void *gb_resolve_rt(const char *name, void *_Atomic *slot);
+GB_HIDDEN int gb_cuda_init(void);           /* real cuInit(0), once */
+#define RT(fn) ((__typeof__(((struct gb_real_rt *)0)->fn))gb_resolve_rt(#fn, &gb_rt_slots.fn))
+struct gb_rt_slots {
+#define GB_SLOT(ret, name, params) void *_Atomic name;
+	GB_RUNTIME_FUNCS(GB_SLOT)
+#undef GB_SLOT
+};
+extern struct gb_rt_slots gb_rt_slots GB_HIDDEN;
+
+/* ---- state ---- */
+
+/* nesting of our hooks on this thread: a runtime hook calls into cudart,
+ * which calls the driver; the driver hook then passes straight through */
+extern __thread int gb_depth __attribute__((tls_model("initial-exec"))) GB_HIDDEN;
+
+enum gb_kind { GB_K_MEM, GB_K_VMM };
+
+struct gb_rec {
+	CUdeviceptr ptr;     /* device address, or VMM handle */
+	size_t size;         /* bytes accounted */
+	void *host;          /* T2 host mapping */
+	size_t map_len;
+	CUcontext ctx;       /* T2: context that registered it */
+	int dev;
+	unsigned char tier;  /* 0 T1, 1 T2 (indexes gb_status_dev.tier) */
+	unsigned char kind;  /* enum gb_kind */
+	unsigned char hugetlb;
+};
+
+struct gb_dev {
+	_Atomic int ready;
+	uint64_t phys_total;
+	uint64_t vram_limit;
+	uint64_t kv_reserve;
+	int numa_id;
+	int host_numa_vmm;
+	char name[96];
+	struct gb_status_tier tier[GB_TIERS];
+	uint64_t t2_hugetlb_bytes;
+	uint64_t vmm_bytes;
+	uint64_t refused;
+};
+
+struct gb_ptrmap;
+
+struct gb_state {
+	struct gb_conf conf;
+	int enabled;
+	uint64_t threshold;
+	uint64_t host_limit;
+	uint64_t t2_total;          /* all devices, against host_limit */
+	pthread_mutex_t lock;       /* allocation bookkeeping; never held across CUDA calls */
+	struct gb_dev dev[GB_MAX_DEVICES];
+	_Atomic size_t nrec;        /* live tracked records, for the free fast path */
+	struct gb_ptrmap *ptrs;     /* device pointer -> rec */
+	struct gb_ptrmap *handles;  /* VMM handle -> rec */
+	struct gb_rec **t2v;        /* T2 records sorted by ptr, for interior lookups */
+	size_t t2n, t2cap;
+	_Atomic uintptr_t t2_lo, t2_hi;
+	struct gb_deferred *deferred; /* async T2 frees waiting on an event */
+	char path;                  /* 'A' or 'B' */
+	int phase;
+	uint64_t phase_since_ms;
+	double phase_since_wall;
+	uint64_t last_event_ms;
+	uint64_t last_oom_log_ms;
+	char run_dir[GB_PATH_MAX];
+};
+
+extern struct gb_state g GB_HIDDEN;
+extern _Atomic int gb_ready_flag GB_HIDDEN;
+
+GB_HIDDEN void gb_init_slow(void);
+static inline void gb_ready(void)
+{
+	if (unlikely(!atomic_load_explicit(&gb_ready_flag, memory_order_acquire)))
+		gb_init_slow();
+}
+
+/* ---- ptrmap.c ---- */
+GB_HIDDEN struct gb_ptrmap *gb_ptrmap_new(void);
+GB_HIDDEN void *gb_ptrmap_get(struct gb_ptrmap *m, uintptr_t key);     /* lock-free */
+GB_HIDDEN int gb_ptrmap_put(struct gb_ptrmap *m, uintptr_t key, void *v); /* under g.lock */
+GB_HIDDEN void *gb_ptrmap_del(struct gb_ptrmap *m, uintptr_t key);      /* under g.lock */
+GB_HIDDEN size_t gb_ptrmap_live(struct gb_ptrmap *m);
+
+/* ---- place.c ---- */
+
+/* How to make a T1 allocation in the caller's API.  Returns the API's
+ * own status code; oom is that API's out-of-memory code (2 in both the
+ * driver and the runtime). */
+struct gb_t1 {
+	int (*fn)(struct gb_t1 *t, CUdeviceptr *out);
+	size_t size, width, height;
+	size_t *pitch;
+	unsigned int elem;
+	CUstream stream;
+	CUmemoryPool pool;
+	void *real;
+	int t2_ok;              /* 0: never place this one in T2 (stream capture) */
+};
+
+GB_HIDDEN struct gb_dev *gb_dev_get(int dev);
+GB_HIDDEN int gb_current_device(int *dev);
+GB_HIDDEN int gb_alloc(int dev, struct gb_t1 *t1, CUdeviceptr *out);
+/* remove and return the record of ptr, NULL if untracked */
+GB_HIDDEN struct gb_rec *gb_take(struct gb_ptrmap *m, uintptr_t key);
+GB_HIDDEN void gb_untake(struct gb_ptrmap *m, struct gb_rec *r);
+/* account a record as gone and free it */
+GB_HIDDEN void gb_release_rec(struct gb_rec *r);
+/* free T2 memory now (sync: wait for the device first) */
+GB_HIDDEN CUresult gb_t2_free(struct gb_rec *r, int sync);
+/* free T2 memory once the stream reaches this point */
+GB_HIDDEN CUresult gb_t2_free_async(struct gb_rec *r, CUstream s, int ptsz);
+GB_HIDDEN void gb_reap(int wait);
+/* T2 record holding ptr, copied out; 0 if none */
+GB_HIDDEN int gb_t2_find(CUdeviceptr ptr, struct gb_rec *out);
+GB_HIDDEN void gb_report(int dev, uint64_t phys_free, int have_phys, uint64_t *free, uint64_t *total);
+GB_HIDDEN CUresult gb_vmm_create(CUmemGenericAllocationHandle *h, size_t size,
+				 const CUmemAllocationProp *prop, unsigned long long flags);
+GB_HIDDEN CUresult gb_vmm_release(CUmemGenericAllocationHandle h);
+GB_HIDDEN void gb_state_reset(void);
+
+/* ---- t2host.c ---- */
+struct gb_hostmem {
+	void *host;
+	size_t len;
+	int hugetlb;
+};
+GB_HIDDEN int gb_hostmem_alloc(size_t size, int try_hugetlb, struct gb_hostmem *m);
+GB_HIDDEN void gb_hostmem_free(struct gb_hostmem *m);
+
+/* ---- phase.c (callers hold g.lock) ---- */
+GB_HIDDEN void gb_phase_event(int what, uint64_t now);
+enum { GB_EV_ALLOC, GB_EV_FREE, GB_EV_QUERY, GB_EV_TICK };
+GB_HIDDEN void gb_phase_set(int phase, uint64_t now);
+
+/* ---- statusd.c ---- */
+GB_HIDDEN void gb_status_start(void);
+GB_HIDDEN void gb_status_dirty(void);
+GB_HIDDEN void gb_status_stop(void);
+GB_HIDDEN void gb_status_forget(void);  /* in a forked child */
+GB_HIDDEN void gb_status_remove_stale_self(void);
+
+#endif
