@@ -1,0 +1,72 @@
+# Test programs; included by the top Makefile.  tests/run.sh runs them.
+
+TEST_CFLAGS := $(filter-out -fvisibility=hidden -fno-visibility-inlines-hidden,$(ALL_CFLAGS)) -Itests
+
+UNIT := tests/unit/t-size tests/unit/t-conf tests/unit/t-status tests/unit/t-ptrmap
+ifneq ($(CUDA_HOME),)
+UNIT += tests/unit/t-cuabi
+endif
+
+DOUBLES := tests/doubles/libcuda.so.1 tests/doubles/libnvidia-ml.so.1 tests/doubles/libcudart.so.13
+SHIM_TESTS := $(patsubst %.c,%,$(wildcard tests/shim/t-*.c))
+SHIM_LIBS := $(patsubst %.c,%.so,$(wildcard tests/shim/lib*.c))
+FUZZERS := $(patsubst %.c,%,$(wildcard tests/fuzz/fuzz-*.c))
+
+TEST_PROGS := $(UNIT) $(DOUBLES) tests/doubles/selftest $(SHIM_TESTS) $(SHIM_LIBS) $(FUZZERS)
+
+tests/unit/t-%: tests/unit/t-%.c lib/libgb.a tests/tap.h
+	$(QUIET) CC $@
+	$(Q)$(CC) $(TEST_CFLAGS) -o $@ $< lib/libgb.a -lpthread
+
+tests/unit/t-ptrmap: tests/unit/t-ptrmap.c lib/shim/ptrmap.o tests/tap.h
+	$(QUIET) CC $@
+	$(Q)$(CC) $(TEST_CFLAGS) -o $@ $< lib/shim/ptrmap.o -lpthread
+
+# our ABI declarations against the toolkit's own headers
+tests/unit/t-cuabi: tests/unit/t-cuabi.c tests/unit/cuabi-ours.c tests/unit/cuabi-list.h lib/cuabi.h tests/tap.h
+	$(QUIET) CC $@
+	$(Q)$(CC) $(TEST_CFLAGS) -Itests/unit -c -o tests/unit/cuabi-ours.o tests/unit/cuabi-ours.c
+	$(Q)$(CC) $(TEST_CFLAGS) -I$(CUDA_HOME)/include -o $@ $< tests/unit/cuabi-ours.o
+
+tests/doubles/libcuda.so.1: tests/doubles/fakecuda.c lib/cuabi.h
+	$(QUIET) CC $@
+	$(Q)$(CC) $(TEST_CFLAGS) -shared -Wl,-soname,libcuda.so.1 -o $@ $< -lpthread -ldl
+
+tests/doubles/libnvidia-ml.so.1: tests/doubles/fakenvml.c lib/cuabi.h
+	$(QUIET) CC $@
+	$(Q)$(CC) $(TEST_CFLAGS) -shared -Wl,-soname,libnvidia-ml.so.1 -o $@ $< -lpthread -ldl
+
+tests/doubles/libcudart.so.13: tests/doubles/fakecudart.c lib/cuabi.h
+	$(QUIET) CC $@
+	$(Q)$(CC) $(TEST_CFLAGS) -shared -Wl,-soname,libcudart.so.13 -o $@ $< -lpthread -ldl
+
+tests/doubles/selftest: tests/doubles/selftest.c tests/doubles/libcuda.so.1
+	$(QUIET) CC $@
+	$(Q)$(CC) $(TEST_CFLAGS) -o $@ $< -Ltests/doubles -l:libcuda.so.1 -lpthread -ldl
+
+tests/shim/lib%.so: tests/shim/lib%.c
+	$(QUIET) CC $@
+	$(Q)$(CC) $(TEST_CFLAGS) -shared -o $@ $< -ldl
+
+tests/shim/t-%: tests/shim/t-%.c tests/shim/common.h lib/libgb.a $(DOUBLES) tests/tap.h
+	$(QUIET) CC $@
+	$(Q)$(CC) $(TEST_CFLAGS) -o $@ $< lib/libgb.a -Ltests/doubles -l:libcudart.so.13 -l:libnvidia-ml.so.1 \
+		-l:libcuda.so.1 -Wl,--no-as-needed -lpthread -ldl
+
+# fuzzers: libFuzzer with sanitizers where clang has it, else a plain
+# driver that replays the corpus (tests/fuzz/replay.c)
+FUZZ_LIBGB := $(LIBGB_SRC)
+ifeq ($(HAVE_LIBFUZZER),yes)
+tests/fuzz/fuzz-%: tests/fuzz/fuzz-%.c $(FUZZ_LIBGB) lib/gb.h
+	$(QUIET) FUZZ $@
+	$(Q)$(CLANG) -std=gnu11 -D_GNU_SOURCE -g -O1 -Ilib -fsanitize=fuzzer,address,undefined \
+		-fno-sanitize-recover=undefined -o $@ $< $(FUZZ_LIBGB)
+else
+tests/fuzz/fuzz-%: tests/fuzz/fuzz-%.c tests/fuzz/replay.c $(FUZZ_LIBGB) lib/gb.h
+	$(QUIET) CC $@
+	$(Q)$(CC) -std=gnu11 -D_GNU_SOURCE -g -O1 -Ilib -fsanitize=address,undefined -o $@ $< tests/fuzz/replay.c $(FUZZ_LIBGB)
+endif
+
+tests-clean:
+	rm -f $(UNIT) tests/unit/t-cuabi $(DOUBLES) tests/doubles/selftest $(SHIM_TESTS) $(SHIM_LIBS) $(FUZZERS) \
+		tests/*/*.d tests/unit/*.o

@@ -1,0 +1,188 @@
+/* libgb status files: format, parse, write, staleness, run directory */
+#include <dirent.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "gb.h"
+#include "../tap.h"
+
+static void sample(struct gb_status *st)
+{
+	memset(st, 0, sizeof(*st));
+	st->version = 1;
+	st->pid = getpid();
+	st->starttime = gb_proc_starttime(getpid());
+	st->uid = getuid();
+	strcpy(st->comm, "python3");
+	gb_status_escape("python3 -c\tprint('x')\n", 22, st->cmdline, sizeof(st->cmdline));
+	st->updated = 1764200000.125;
+	st->path = 'B';
+	st->phase = GB_PHASE_INFERENCE;
+	st->phase_since = 1764199990.5;
+	st->threshold = GB_MiB;
+	st->host_limit = 64 * GB_GiB;
+	st->report = GB_REPORT_VIRTUAL;
+	st->ndev = 2;
+	st->dev[1].present = 1;
+	strcpy(st->dev[1].name, "NVIDIA H200");
+	st->dev[1].vram_physical = 150 * GB_GiB;
+	st->dev[1].vram_limit = 12 * GB_GiB;
+	st->dev[1].kv_reserve = GB_GiB;
+	st->dev[1].reported_total = 76 * GB_GiB;
+	st->dev[1].reported_free = 10 * GB_GiB;
+	st->dev[1].tier[0] = (struct gb_status_tier){ 11 * GB_GiB, 40, 12 * GB_GiB };
+	st->dev[1].tier[1] = (struct gb_status_tier){ 20 * GB_GiB, 70, 21 * GB_GiB };
+	st->dev[1].t2_hugetlb_bytes = 4 * GB_GiB;
+	st->dev[1].vmm_bytes = 2 * GB_MiB;
+	st->dev[1].refused = 3;
+}
+
+static void bad(const char *text, const char *msg)
+{
+	struct gb_status st;
+	struct gb_err err = { "" };
+
+	if (!ok(gb_status_parse(text, strlen(text), &st, &err) < 0 && strstr(err.msg, msg), "rejects: %s", msg))
+		printf("#   message: %s\n", err.msg);
+}
+
+#define HEAD "version\t1\npid\t42\n"
+
+int main(void)
+{
+	struct gb_status a, b;
+	struct gb_err err;
+	char text[65536], dir[] = "/tmp/gb-t-status-XXXXXX", path[512], got[256];
+	int n, fellback;
+	pid_t child;
+
+	sample(&a);
+	n = gb_status_format(&a, text, sizeof(text));
+	ok(n > 0 && text[n - 1] == '\n', "formats, ending in a newline");
+	ok(strstr(text, "cmdline\tpython3 -c\\tprint('x')\\n\n") != NULL, "cmdline is escaped");
+	ok(strstr(text, "dev1.t2_bytes\t21474836480\n") != NULL, "device keys carry the index");
+	ok(strstr(text, "dev0.") == NULL, "absent devices are not written");
+	ok(gb_status_parse(text, (size_t)n, &b, &err) == 0, "parses back (%s)", n > 0 ? "" : err.msg);
+	is_int(b.pid, a.pid, "pid round trip");
+	is_int(b.starttime, a.starttime, "starttime round trip");
+	is_str(b.comm, "python3", "comm round trip");
+	is_str(b.cmdline, a.cmdline, "cmdline round trip");
+	ok(b.updated > 1764200000.12 && b.updated < 1764200000.13, "updated round trip");
+	is_int(b.phase, GB_PHASE_INFERENCE, "phase round trip");
+	is_int(b.ndev, 2, "device count");
+	ok(!b.dev[0].present && b.dev[1].present, "only device 1 present");
+	is_str(b.dev[1].name, "NVIDIA H200", "device name");
+	ok(!memcmp(b.dev[1].tier, a.dev[1].tier, sizeof(a.dev[1].tier)), "tier counters round trip");
+	is_int(b.dev[1].t2_hugetlb_bytes, 4 * GB_GiB, "hugetlb bytes");
+	is_int(b.dev[1].refused, 3, "refused");
+	is_int(b.host_limit, 64 * GB_GiB, "host_limit");
+	ok(gb_status_format(&a, text, 100) < 0, "a small buffer is an error, not a truncation");
+
+	/* forward compatibility: unknown keys are skipped */
+	{
+		static const char fut[] = HEAD "future_key\tx y z\ndev3.future\t1\n";
+
+		ok(gb_status_parse(fut, sizeof(fut) - 1, &b, &err) == 0 && b.dev[3].present,
+		   "unknown keys are skipped (%s)", err.msg);
+	}
+
+	bad("", "empty");
+	bad("version\t1\npid\t42", "truncated");
+	bad("pid\t42\nversion\t1\n", "first line must be 'version'");
+	bad("version\t2\npid\t42\n", "unsupported version 2");
+	bad("version\t1\n", "no pid");
+	bad("version\t1\npid\t0\n", "bad pid");
+	bad("version\t1\npid\t-5\n", "bad pid");
+	bad("version\t1\npid\t99999999999\n", "bad pid");
+	bad(HEAD "phase\tDANCING\n", "unknown phase");
+	bad(HEAD "novalue\n", "no tab");
+	bad(HEAD "Bad\tx\n", "bad character in key");
+	bad(HEAD "\tx\n", "empty key");
+	bad(HEAD "comm\ta\x01b\n", "control character");
+	bad(HEAD "dev99.t1_bytes\t1\n", "device index out of range");
+	bad(HEAD "dev1x.t1_bytes\t1\n", "bad device key");
+	bad(HEAD "dev1.t1_bytes\t1e9\n", "not a number");
+	bad(HEAD "dev1.t1_bytes\t99999999999999999999999\n", "not a number");
+	bad(HEAD "updated\t12.\n", "bad time");
+	bad(HEAD "path\tC\n", "path must be A or B");
+	bad(HEAD "report\tsome\n", "unknown report");
+	bad(HEAD "version\t1\n", "bad version");
+	{
+		static const char nul[] = "version\t1\npid\t4\0\n";
+		struct gb_err e2;
+
+		ok(gb_status_parse(nul, sizeof(nul) - 1, &b, &e2) < 0 && strstr(e2.msg, "NUL"), "rejects a NUL byte");
+	}
+	{
+		static char big[70000];
+
+		memset(big, 'a', sizeof(big));
+		big[sizeof(big) - 1] = '\n';
+		ok(gb_status_parse(big, sizeof(big), &b, &err) < 0 && strstr(err.msg, "larger than"), "rejects a huge file");
+	}
+
+	/* files, atomically */
+	ok(mkdtemp(dir) != NULL, "temporary run directory");
+	ok(gb_status_write(dir, &a) == 0, "write");
+	gb_status_path(dir, a.pid, path, sizeof(path));
+	ok(gb_status_read(path, &b, &err) == 0 && b.pid == a.pid, "read back (%s)", err.msg);
+	{
+		DIR *d = opendir(dir);
+		struct dirent *e;
+		int files = 0, tmp = 0;
+
+		while (d && (e = readdir(d)))
+			if (e->d_name[0] != '.' || strstr(e->d_name, ".tmp"))
+				files++, tmp += strstr(e->d_name, ".tmp") != NULL;
+		if (d)
+			closedir(d);
+		ok(files == 1 && tmp == 0, "one file, no temporary left (%d, %d)", files, tmp);
+	}
+	ok(gb_status_write(dir, &a) == 0, "rewrite over it");
+	ok(!gb_status_is_stale(&a), "our own status is not stale");
+	b = a;
+	b.starttime = a.starttime + 1;
+	ok(gb_status_is_stale(&b), "another starttime (pid reused) is stale");
+	child = fork();
+	if (child == 0)
+		_exit(0);
+	waitpid(child, NULL, 0);
+	b.pid = child;
+	ok(gb_status_is_stale(&b), "a process that is gone is stale");
+	snprintf(got, sizeof(got), "%s/missing", dir);
+	ok(gb_status_read(got, &b, &err) < 0 && strstr(err.msg, "No such file"), "missing file message (%s)", err.msg);
+	unlink(path);
+
+	/* run directory and its fallback */
+	snprintf(path, sizeof(path), "%s/run", dir);
+	ok(gb_run_dir_pick(path, got, sizeof(got), &fellback) && !fellback && !strcmp(got, path),
+	   "creates and uses the run directory");
+	{
+		struct stat sb;
+
+		ok(stat(path, &sb) == 0 && (sb.st_mode & 07777) == 01777, "created sticky and world-writable like /tmp");
+	}
+	snprintf(text, sizeof(text), "%s/xdg", dir);
+	mkdir(text, 0700);
+	setenv("XDG_RUNTIME_DIR", text, 1);
+	ok(gb_run_dir_pick("/proc/no/such/dir", got, sizeof(got), &fellback) && fellback && strstr(got, "/xdg/greenboost"),
+	   "falls back to $XDG_RUNTIME_DIR/greenboost (%s)", got);
+	unsetenv("XDG_RUNTIME_DIR");
+	ok(gb_run_dir_pick("/proc/no/such/dir", got, sizeof(got), &fellback) == NULL, "no directory at all: NULL");
+	snprintf(got, sizeof(got), "rm -rf %s", dir);
+	ok(system(got) == 0, "cleanup");
+
+	is_str(gb_phase_name(GB_PHASE_MODEL_LOAD), "MODEL_LOAD", "phase names");
+	is_int(gb_phase_from_name("STEADY"), GB_PHASE_STEADY, "phase from name");
+	{
+		char esc[16];
+
+		gb_status_escape("a\\b\x7f", 4, esc, sizeof(esc));
+		is_str(esc, "a\\\\b\\x7f", "escape backslash and DEL");
+		gb_status_escape("abcdefghijklmnopqrstuvwxyz", 26, esc, sizeof(esc));
+		is_int(strlen(esc), 15, "escape truncates to the buffer");
+	}
+	return done();
+}
