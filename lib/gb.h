@@ -173,8 +173,8 @@ struct gb_status {
 	pid_t pid;
 	uint64_t starttime;     /* /proc/PID/stat field 22, clock ticks */
 	uid_t uid;
-	char comm[64];
-	char cmdline[1024];     /* escaped: \\ \t \n \xHH */
+	char comm[64];          /* text fields are escaped: \\ \t \n \xHH */
+	char cmdline[1024];
 	double updated;         /* seconds since the epoch */
 	char path;              /* 'A' kmod pool, 'B' pinned anonymous memory */
 	int phase;

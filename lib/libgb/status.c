@@ -89,10 +89,29 @@ static void put(struct out *o, const char *fmt, ...)
 		o->len += (size_t)r;
 }
 
+/* Text fields hold the escaped form already (the writer escapes with
+ * gb_status_escape, the parser keeps what the file says), so they are
+ * written as they are; a control character that slipped in still
+ * cannot break the line structure. */
+static void put_text(struct out *o, const char *s)
+{
+	static const char hex[] = "0123456789abcdef";
+
+	for (; *s && !o->overflow; s++) {
+		unsigned char ch = (unsigned char)*s;
+
+		if (ch < 0x20 || ch == 0x7f)
+			put(o, "\\x%c%c", hex[ch >> 4], hex[ch & 15]);
+		else if (o->len + 1 < o->n)
+			o->buf[o->len++] = (char)ch, o->buf[o->len] = 0;
+		else
+			o->overflow = 1;
+	}
+}
+
 int gb_status_format(const struct gb_status *st, char *buf, size_t n)
 {
 	struct out o = { buf, n, 0, 0 };
-	char esc[sizeof(st->cmdline) + 8];
 	int d, t;
 
 	if (!n)
@@ -101,10 +120,11 @@ int gb_status_format(const struct gb_status *st, char *buf, size_t n)
 	put(&o, "pid\t%d\n", (int)st->pid);
 	put(&o, "starttime\t%llu\n", (unsigned long long)st->starttime);
 	put(&o, "uid\t%u\n", (unsigned)st->uid);
-	gb_status_escape(st->comm, strnlen(st->comm, sizeof(st->comm)), esc, sizeof(st->comm));
-	put(&o, "comm\t%s\n", esc);
-	/* cmdline is stored escaped already */
-	put(&o, "cmdline\t%s\n", st->cmdline);
+	put(&o, "comm\t");
+	put_text(&o, st->comm);
+	put(&o, "\ncmdline\t");
+	put_text(&o, st->cmdline);
+	put(&o, "\n");
 	put(&o, "updated\t%.3f\n", st->updated);
 	put(&o, "path\t%c\n", st->path ? st->path : 'B');
 	put(&o, "phase\t%s\n", gb_phase_name(st->phase));
@@ -118,8 +138,9 @@ int gb_status_format(const struct gb_status *st, char *buf, size_t n)
 
 		if (!v->present)
 			continue;
-		gb_status_escape(v->name, strnlen(v->name, sizeof(v->name)), esc, sizeof(v->name));
-		put(&o, "dev%d.name\t%s\n", d, esc);
+		put(&o, "dev%d.name\t", d);
+		put_text(&o, v->name);
+		put(&o, "\n");
 		put(&o, "dev%d.vram_physical\t%llu\n", d, (unsigned long long)v->vram_physical);
 		put(&o, "dev%d.vram_limit\t%llu\n", d, (unsigned long long)v->vram_limit);
 		put(&o, "dev%d.kv_reserve\t%llu\n", d, (unsigned long long)v->kv_reserve);
@@ -199,7 +220,9 @@ static int copy_str(char *dst, size_t n, const char *v)
 
 	if (l >= n)
 		return -1;
-	memcpy(dst, v, l + 1);
+	/* all of it: a key given twice leaves no tail of the first value */
+	memset(dst, 0, n);
+	memcpy(dst, v, l);
 	return 0;
 }
 

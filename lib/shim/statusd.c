@@ -48,7 +48,7 @@ static void snapshot(struct gb_status *st)
 		gb_report(i, 0, 0, &o->reported_free, &o->reported_total);
 		pthread_mutex_lock(&g.lock);
 		o->present = 1;
-		memcpy(o->name, d->name, sizeof(o->name));
+		gb_status_escape(d->name, strnlen(d->name, sizeof(d->name)), o->name, sizeof(o->name));
 		o->vram_physical = d->phys_total;
 		o->vram_limit = d->vram_limit;
 		o->kv_reserve = d->kv_reserve;
@@ -118,7 +118,7 @@ static void read_identity(void)
 	if (t) {
 		if (len && t[len - 1] == '\n')
 			t[--len] = 0;
-		snprintf(base.comm, sizeof(base.comm), "%s", t);
+		gb_status_escape(t, len, base.comm, sizeof(base.comm));
 		free(t);
 	}
 	t = gb_read_file("/proc/self/cmdline", 1 << 16, &len);
