@@ -49,7 +49,7 @@ bin/%: bin/%.o lib/libgb.a
 include tests/tests.mk
 
 check: all $(TEST_PROGS)
-	$(Q)GB_FUZZ=$(HAVE_LIBFUZZER) sh tests/run.sh
+	$(Q)TEST_FUZZ=$(HAVE_LIBFUZZER) sh tests/run.sh
 
 check-gpu: all
 	$(Q)NVCC="$(NVCC)" CUDA_HOME="$(CUDA_HOME)" sh tests/gpu/run.sh

@@ -7,7 +7,7 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top" || exit 111
 tmp=$(mktemp -d /tmp/gb-check.XXXXXX) || exit 111
 trap 'rm -rf "$tmp"' EXIT INT TERM
-export GB_TEST_TMP="$tmp"
+export TEST_TMP="$tmp"
 pass=0
 fail=0
 failed_names=
@@ -63,7 +63,7 @@ else
 	fail=$((fail + 1))
 fi
 
-echo "== fuzzers (${GB_FUZZ_SECONDS:-20}s each)"
+echo "== fuzzers (${TEST_FUZZ_SECONDS:-20}s each)"
 . tests/fuzz/run.sh
 
 echo

@@ -1,0 +1,2267 @@
+/*
+ * fakecuda.c - a TEST DOUBLE of libcuda.so.1, the NVIDIA CUDA driver.
+ *
+ * THIS IS NOT THE REAL DRIVER.  It drives no GPU: "device memory" is host
+ * memory from posix_memalign(), every operation is synchronous, and each
+ * fake device has a made-up amount of VRAM (FAKECUDA_VRAM) that is only
+ * counted, never reserved.  It exists so that CI machines without a GPU
+ * can run GreenBoost's shim against something that answers the subset of
+ * the driver API the shim uses, with the real ABI: the same exported
+ * names (the _v2 and _ptsz variants and the legacy ones), the same
+ * cuGetProcAddress version rules, the same error codes.  Built as
+ * tests/doubles/libcuda.so.1 and found through LD_LIBRARY_PATH or
+ * GB_CUDA_LIB; never install it.
+ *
+ * The FAKECUDA_* variables are listed in fakeenv.h.  FAKECUDA_DEVICES and
+ * FAKECUDA_VRAM are read once, by the first successful cuInit; the others
+ * at each call, so a test may flip them with setenv().
+ *
+ * Where it is stricter than a sketch needs to be, it is so to catch shim
+ * bugs the real driver would punish: copies and memsets must stay inside
+ * memory the device can reach (allocations, registered host ranges,
+ * VMM mappings with access set), and stale stream, event and context
+ * handles are refused rather than dereferenced.
+ *
+ * One mutex guards everything; the context stack is per thread, as in
+ * the real driver.  The fakecuda_* functions at the end are for tests.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "fakecuda.h"
+#include "fakeenv.h"
+
+#define MAXDEV FAKE_MAX_DEVICES
+#define GRAN (2UL << 20)        /* VMM granularity */
+#define TOUCH 4096              /* stride of the page touching in cuMemHostRegister */
+#define STACK_MAX 32            /* context stack depth per thread */
+#define DEV_NAME "GreenBoost Fake GPU"
+
+#ifndef MADV_POPULATE_READ
+#define MADV_POPULATE_READ 22
+#endif
+#ifndef MADV_POPULATE_WRITE
+#define MADV_POPULATE_WRITE 23
+#endif
+
+/*
+ * Entry points are static functions fc_NAME, exported as NAME by alias
+ * (at the end of the file).  Calls inside the double, and the addresses
+ * cuGetProcAddress hands out, use fc_NAME: like the real driver, the
+ * double never calls through an interposable symbol, so a preloaded shim
+ * sees each application call once.  no_icf keeps functions with the same
+ * body (cuCtxDestroy and cuCtxDestroy_v2) at distinct addresses.
+ */
+#define API static __attribute__((no_icf))
+
+/* ---- state ---- */
+
+struct CUctx_st {
+	struct CUctx_st *next;
+	int dev;
+	int primary;
+	int refs;               /* primary: retain count; live while > 0 */
+	int dead;               /* created: destroyed.  Kept, never freed, so
+				 * that a stale handle is recognised, not reused */
+};
+
+struct CUstream_st {
+	CUcontext ctx;
+	unsigned int flags;
+};
+
+struct CUevent_st {
+	CUcontext ctx;
+	unsigned int flags;
+	int pending;            /* cuEventQuery answers NOT_READY this many more times */
+};
+
+/* a cuMemCreate handle; its value is the address of this */
+struct vmm {
+	struct vmm *next;
+	CUmemAllocationProp prop;
+	size_t size;
+	int fd;                 /* memfd backing, mapped by cuMemMap */
+	int maps;               /* live cuMemMap()s of it */
+	int released;           /* cuMemRelease()d: the handle is dead; the
+				 * memory lives until the last unmap, as in the
+				 * real driver */
+};
+
+/* address ranges the double knows */
+enum { K_DEV, K_HOST, K_VA, K_MAP };
+#define M_DEV (1 << K_DEV)
+#define M_HOST (1 << K_HOST)
+#define M_VA (1 << K_VA)
+#define M_MAP (1 << K_MAP)
+
+struct rec {
+	uintptr_t base;
+	size_t size;
+	int kind;
+	int dev;                /* device it counts against; -1: host VMM */
+	CUcontext ctx;          /* K_DEV, K_HOST: context current when made */
+	int prot;               /* K_MAP: PROT_* set by cuMemSetAccess */
+	int lowmap;             /* K_DEV: mmap()ed below 4 GiB for the legacy API */
+	struct vmm *vmm;        /* K_MAP: the handle mapped here */
+};
+
+/* a set of handles */
+struct pset {
+	void **v;
+	size_t n, cap;
+};
+
+static pthread_mutex_t lk = PTHREAD_MUTEX_INITIALIZER;
+
+/* A fork while another thread holds lk must not leave the child stuck
+ * on it (the shim's fork test forks while a thread allocates). */
+static void fork_prepare(void) { pthread_mutex_lock(&lk); }
+static void fork_release(void) { pthread_mutex_unlock(&lk); }
+__attribute__((constructor)) static void fork_safe(void)
+{
+	pthread_atfork(fork_prepare, fork_release, fork_release);
+}
+
+static int inited, ndev;
+static unsigned long long vram;
+static unsigned long long used[MAXDEV];
+static unsigned long long host_vmm;
+static struct CUctx_st prim[MAXDEV];
+static struct CUctx_st *created;
+static struct vmm *vmms;
+static struct rec *recs;
+static size_t nrec, caprec;
+static struct pset streams, events, capturing;
+static _Atomic int gpa_calls;
+
+static __thread CUcontext stack[STACK_MAX];
+static __thread int depth;
+
+/* ---- small helpers (callers hold lk) ---- */
+
+static int pset_has(const struct pset *s, const void *p)
+{
+	size_t i;
+
+	for (i = 0; i < s->n; i++)
+		if (s->v[i] == p)
+			return 1;
+	return 0;
+}
+
+static int pset_add(struct pset *s, void *p)
+{
+	if (s->n == s->cap) {
+		size_t cap = s->cap ? 2 * s->cap : 16;
+		void **v = realloc(s->v, cap * sizeof(*v));
+
+		if (!v)
+			return -1;
+		s->v = v;
+		s->cap = cap;
+	}
+	s->v[s->n++] = p;
+	return 0;
+}
+
+static void pset_del(struct pset *s, const void *p)
+{
+	size_t i;
+
+	for (i = 0; i < s->n; i++)
+		if (s->v[i] == p) {
+			s->v[i] = s->v[--s->n];
+			return;
+		}
+}
+
+/* [a, a+n) wraps around the address space */
+static int wraps(uintptr_t a, size_t n)
+{
+	return n > UINTPTR_MAX - a;
+}
+
+/* the record of a kind in mask that contains address a */
+static struct rec *rec_at(uintptr_t a, int mask)
+{
+	size_t i;
+
+	for (i = 0; i < nrec; i++)
+		if ((mask & (1 << recs[i].kind)) && a >= recs[i].base && a - recs[i].base < recs[i].size)
+			return &recs[i];
+	return NULL;
+}
+
+/* the record of a kind in mask that starts at a */
+static struct rec *rec_base(uintptr_t a, int mask)
+{
+	size_t i;
+
+	for (i = 0; i < nrec; i++)
+		if ((mask & (1 << recs[i].kind)) && recs[i].base == a)
+			return &recs[i];
+	return NULL;
+}
+
+static int rec_overlaps(uintptr_t a, size_t n, int mask)
+{
+	size_t i;
+
+	for (i = 0; i < nrec; i++)
+		if ((mask & (1 << recs[i].kind)) && a < recs[i].base + recs[i].size && recs[i].base < a + n)
+			return 1;
+	return 0;
+}
+
+static int rec_count(int mask, unsigned long long *bytes)
+{
+	size_t i;
+	int n = 0;
+
+	for (i = 0; i < nrec; i++)
+		if (mask & (1 << recs[i].kind)) {
+			n++;
+			if (bytes)
+				*bytes += recs[i].size;
+		}
+	return n;
+}
+
+static int rec_add(const struct rec *r)
+{
+	if (nrec == caprec) {
+		size_t cap = caprec ? 2 * caprec : 64;
+		struct rec *v = realloc(recs, cap * sizeof(*v));
+
+		if (!v)
+			return -1;
+		recs = v;
+		caprec = cap;
+	}
+	recs[nrec++] = *r;
+	return 0;
+}
+
+/* invalidates pointers into recs */
+static void rec_del(struct rec *r)
+{
+	*r = recs[--nrec];
+}
+
+/* Memory the device may touch covers all of [a, a+n): allocations,
+ * registered host memory and VMM mappings whose access allows prot,
+ * which may lie side by side. */
+static int reachable(uintptr_t a, size_t n, int prot)
+{
+	if (wraps(a, n))
+		return 0;
+	while (n) {
+		struct rec *r = rec_at(a, M_DEV | M_HOST | M_MAP);
+		size_t take;
+
+		if (!r || (r->kind == K_MAP && (r->prot & prot) != prot))
+			return 0;
+		take = r->base + r->size - a;
+		if (take > n)
+			take = n;
+		a += take;
+		n -= take;
+	}
+	return 1;
+}
+
+static int ctx_live(CUcontext c)
+{
+	struct CUctx_st *p;
+
+	if (!c)
+		return 0;
+	if ((uintptr_t)c >= (uintptr_t)prim && (uintptr_t)c < (uintptr_t)(prim + ndev))
+		return c->refs > 0;
+	for (p = created; p; p = p->next)
+		if (p == c)
+			return !p->dead;
+	return 0;
+}
+
+static CUresult need_init(void)
+{
+	return inited ? CUDA_SUCCESS : CUDA_ERROR_NOT_INITIALIZED;
+}
+
+/* the calling thread's current context, which must be live */
+static CUresult cur_ctx(CUcontext *out)
+{
+	CUcontext c;
+
+	if (!inited)
+		return CUDA_ERROR_NOT_INITIALIZED;
+	c = depth ? stack[depth - 1] : NULL;
+	if (!ctx_live(c))
+		return CUDA_ERROR_INVALID_CONTEXT;
+	*out = c;
+	return CUDA_SUCCESS;
+}
+
+static CUresult dev_check(CUdevice dev)
+{
+	if (!inited)
+		return CUDA_ERROR_NOT_INITIALIZED;
+	return dev >= 0 && dev < ndev ? CUDA_SUCCESS : CUDA_ERROR_INVALID_DEVICE;
+}
+
+/* The special handles need the current context; a created stream carries
+ * its own. */
+static CUresult stream_check(CUstream s)
+{
+	CUcontext c;
+
+	if (!inited)
+		return CUDA_ERROR_NOT_INITIALIZED;
+	if (s == NULL || s == CU_STREAM_LEGACY || s == CU_STREAM_PER_THREAD)
+		return cur_ctx(&c);
+	return pset_has(&streams, s) ? CUDA_SUCCESS : CUDA_ERROR_INVALID_HANDLE;
+}
+
+/* ---- initialisation and devices ---- */
+
+API CUresult fc_cuInit(unsigned int flags)
+{
+	CUresult e = CUDA_SUCCESS;
+	int i;
+
+	if (flags)
+		return CUDA_ERROR_INVALID_VALUE;
+	pthread_mutex_lock(&lk);
+	if (!inited) {
+		ndev = fake_env_devices();
+		vram = fake_env_vram();
+		for (i = 0; i < ndev; i++) {
+			prim[i].dev = i;
+			prim[i].primary = 1;
+		}
+		/* like the real driver, no device means no driver */
+		if (ndev)
+			inited = 1;
+		else
+			e = CUDA_ERROR_NO_DEVICE;
+	}
+	pthread_mutex_unlock(&lk);
+	return e;
+}
+
+/* no cuInit needed, as with the real driver */
+API CUresult fc_cuDriverGetVersion(int *v)
+{
+	if (!v)
+		return CUDA_ERROR_INVALID_VALUE;
+	*v = (int)fake_env_int("FAKECUDA_VERSION", 13000);
+	return CUDA_SUCCESS;
+}
+
+API CUresult fc_cuDeviceGetCount(int *n)
+{
+	CUresult e;
+
+	pthread_mutex_lock(&lk);
+	if (!(e = need_init()) && !n)
+		e = CUDA_ERROR_INVALID_VALUE;
+	if (!e)
+		*n = ndev;
+	pthread_mutex_unlock(&lk);
+	return e;
+}
+
+API CUresult fc_cuDeviceGet(CUdevice *dev, int ordinal)
+{
+	CUresult e;
+
+	pthread_mutex_lock(&lk);
+	if (!(e = dev_check(ordinal)) && !dev)
+		e = CUDA_ERROR_INVALID_VALUE;
+	if (!e)
+		*dev = ordinal;
+	pthread_mutex_unlock(&lk);
+	return e;
+}
+
+API CUresult fc_cuDeviceGetName(char *name, int len, CUdevice dev)
+{
+	CUresult e;
+
+	pthread_mutex_lock(&lk);
+	if (!(e = dev_check(dev)) && (!name || len <= 0))
+		e = CUDA_ERROR_INVALID_VALUE;
+	if (!e)
+		snprintf(name, (size_t)len, "%s", DEV_NAME);
+	pthread_mutex_unlock(&lk);
+	return e;
+}
+
+API CUresult fc_cuDeviceGetPCIBusId(char *id, int len, CUdevice dev)
+{
+	CUresult e;
+
+	pthread_mutex_lock(&lk);
+	if (!(e = dev_check(dev)) && (!id || len <= 0))
+		e = CUDA_ERROR_INVALID_VALUE;
+	if (!e)
+		snprintf(id, (size_t)len, "0000:%02x:00.0", 0x10 + dev);
+	pthread_mutex_unlock(&lk);
+	return e;
+}
+
+API CUresult fc_cuDeviceTotalMem_v2(size_t *bytes, CUdevice dev)
+{
+	CUresult e;
+
+	pthread_mutex_lock(&lk);
+	if (!(e = dev_check(dev)) && !bytes)
+		e = CUDA_ERROR_INVALID_VALUE;
+	if (!e)
+		*bytes = vram;
+	pthread_mutex_unlock(&lk);
+	return e;
+}
+
+API CUresult fc_cuDeviceTotalMem(unsigned int *bytes, CUdevice dev)
+{
+	size_t b;
+	CUresult e;
+
+	if (!bytes)
+		return CUDA_ERROR_INVALID_VALUE;
+	if (!(e = fc_cuDeviceTotalMem_v2(&b, dev)))
+		*bytes = b > UINT_MAX ? UINT_MAX : (unsigned int)b;
+	return e;
+}
+
+API CUresult fc_cuDeviceGetAttribute(int *v, CUdevice_attribute a, CUdevice dev)
+{
+	CUresult e;
+	int r;
+
+	pthread_mutex_lock(&lk);
+	if (!(e = dev_check(dev)) && !v)
+		e = CUDA_ERROR_INVALID_VALUE;
+	pthread_mutex_unlock(&lk);
+	if (e)
+		return e;
+	switch (a) {
+	case CU_DEVICE_ATTRIBUTE_HOST_NUMA_ID:
+	case CU_DEVICE_ATTRIBUTE_PCI_DEVICE_ID:
+	case CU_DEVICE_ATTRIBUTE_PCI_DOMAIN_ID:
+		r = 0;
+		break;
+	case CU_DEVICE_ATTRIBUTE_PCI_BUS_ID:
+		r = 0x10 + dev;
+		break;
+	case CU_DEVICE_ATTRIBUTE_HOST_NUMA_VIRTUAL_MEMORY_MANAGEMENT_SUPPORTED:
+		r = !fake_env_flag("FAKECUDA_NO_HOST_NUMA_VMM");
+		break;
+	case CU_DEVICE_ATTRIBUTE_CAN_MAP_HOST_MEMORY:
+	case CU_DEVICE_ATTRIBUTE_UNIFIED_ADDRESSING:
+	case CU_DEVICE_ATTRIBUTE_CAN_USE_HOST_POINTER_FOR_REGISTERED_MEM:
+	case CU_DEVICE_ATTRIBUTE_VIRTUAL_MEMORY_MANAGEMENT_SUPPORTED:
+	case CU_DEVICE_ATTRIBUTE_MEMORY_POOLS_SUPPORTED:
+		r = 1;
+		break;
+	default:
+		return CUDA_ERROR_INVALID_VALUE;
+	}
+	*v = r;
+	return CUDA_SUCCESS;
+}
+
+/* ---- contexts ---- */
+
+static CUresult push(CUcontext c)
+{
+	if (depth == STACK_MAX)
+		return CUDA_ERROR_OUT_OF_MEMORY;
+	stack[depth++] = c;
+	return CUDA_SUCCESS;
+}
+
+API CUresult fc_cuDevicePrimaryCtxRetain(CUcontext *ctx, CUdevice dev)
+{
+	CUresult e;
+
+	pthread_mutex_lock(&lk);
+	if (!(e = dev_check(dev)) && !ctx)
+		e = CUDA_ERROR_INVALID_VALUE;
+	if (!e) {
+		prim[dev].refs++;
+		*ctx = &prim[dev];
+	}
+	pthread_mutex_unlock(&lk);
+	return e;
+}
+
+/* At zero the primary context is inactive: calls made with it current
+ * fail until it is retained again.  Its memory is not reclaimed. */
+static CUresult primary_release(CUdevice dev)
+{
+	CUresult e;
+
+	pthread_mutex_lock(&lk);
+	if (!(e = dev_check(dev)) && prim[dev].refs <= 0)
+		e = CUDA_ERROR_INVALID_CONTEXT;
+	if (!e)
+		prim[dev].refs--;
+	pthread_mutex_unlock(&lk);
+	return e;
+}
+
+API CUresult fc_cuDevicePrimaryCtxRelease(CUdevice dev)
+{
+	return primary_release(dev);
+}
+
+API CUresult fc_cuDevicePrimaryCtxRelease_v2(CUdevice dev)
+{
+	return primary_release(dev);
+}
+
+/* a new context is pushed on the caller's stack */
+static CUresult ctx_create(CUcontext *ctx, unsigned int flags, CUdevice dev)
+{
+	struct CUctx_st *c = NULL;
+	CUresult e;
+
+	(void)flags;
+	pthread_mutex_lock(&lk);
+	if (!(e = dev_check(dev)) && !ctx)
+		e = CUDA_ERROR_INVALID_VALUE;
+	if (!e && !(c = calloc(1, sizeof(*c))))
+		e = CUDA_ERROR_OUT_OF_MEMORY;
+	if (!e && (e = push(c)))
+		free(c);
+	if (!e) {
+		c->dev = dev;
+		c->next = created;
+		created = c;
+		*ctx = c;
+	}
+	pthread_mutex_unlock(&lk);
+	return e;
+}
+
+API CUresult fc_cuCtxCreate(CUcontext *ctx, unsigned int flags, CUdevice dev)
+{
+	return ctx_create(ctx, flags, dev);
+}
+
+API CUresult fc_cuCtxCreate_v2(CUcontext *ctx, unsigned int flags, CUdevice dev)
+{
+	return ctx_create(ctx, flags, dev);
+}
+
+static CUresult ctx_destroy(CUcontext c)
+{
+	CUresult e;
+
+	pthread_mutex_lock(&lk);
+	if (!(e = need_init()) && !c)
+		e = CUDA_ERROR_INVALID_VALUE;
+	if (!e && (c->primary || !ctx_live(c)))
+		e = CUDA_ERROR_INVALID_CONTEXT;
+	if (!e) {
+		c->dead = 1;
+		/* current to the caller: popped, as the real driver does */
+		if (depth && stack[depth - 1] == c)
+			depth--;
+	}
+	pthread_mutex_unlock(&lk);
+	return e;
+}
+
+API CUresult fc_cuCtxDestroy(CUcontext c)
+{
+	return ctx_destroy(c);
+}
+
+API CUresult fc_cuCtxDestroy_v2(CUcontext c)
+{
+	return ctx_destroy(c);
+}
+
+/* replaces the top of the stack; NULL pops it */
+API CUresult fc_cuCtxSetCurrent(CUcontext c)
+{
+	CUresult e;
+
+	pthread_mutex_lock(&lk);
+	e = need_init();
+	if (!e && c && !ctx_live(c))
+		e = CUDA_ERROR_INVALID_CONTEXT;
+	if (!e) {
+		if (!c) {
+			if (depth)
+				depth--;
+		} else if (depth) {
+			stack[depth - 1] = c;
+		} else {
+			e = push(c);
+		}
+	}
+	pthread_mutex_unlock(&lk);
+	return e;
+}
+
+API CUresult fc_cuCtxGetCurrent(CUcontext *c)
+{
+	CUresult e;
+
+	pthread_mutex_lock(&lk);
+	if (!(e = need_init()) && !c)
+		e = CUDA_ERROR_INVALID_VALUE;
+	if (!e)
+		*c = depth ? stack[depth - 1] : NULL;
+	pthread_mutex_unlock(&lk);
+	return e;
+}
+
+API CUresult fc_cuCtxGetDevice(CUdevice *dev)
+{
+	CUcontext c;
+	CUresult e;
+
+	pthread_mutex_lock(&lk);
+	if (!(e = cur_ctx(&c)) && !dev)
+		e = CUDA_ERROR_INVALID_VALUE;
+	if (!e)
+		*dev = c->dev;
+	pthread_mutex_unlock(&lk);
+	return e;
+}
+
+static CUresult ctx_push(CUcontext c)
+{
+	CUresult e;
+
+	pthread_mutex_lock(&lk);
+	if (!(e = need_init()) && !ctx_live(c))
+		e = CUDA_ERROR_INVALID_CONTEXT;
+	if (!e)
+		e = push(c);
+	pthread_mutex_unlock(&lk);
+	return e;
+}
+
+API CUresult fc_cuCtxPushCurrent(CUcontext c)
+{
+	return ctx_push(c);
+}
+
+API CUresult fc_cuCtxPushCurrent_v2(CUcontext c)
+{
+	return ctx_push(c);
+}
+
+static CUresult ctx_pop(CUcontext *c)
+{
+	CUresult e;
+
+	pthread_mutex_lock(&lk);
+	if (!(e = need_init()) && !depth)
+		e = CUDA_ERROR_INVALID_CONTEXT;
+	if (!e) {
+		depth--;
+		if (c)
+			*c = stack[depth];
+	}
+	pthread_mutex_unlock(&lk);
+	return e;
+}
+
+API CUresult fc_cuCtxPopCurrent(CUcontext *c)
+{
+	return ctx_pop(c);
+}
+
+API CUresult fc_cuCtxPopCurrent_v2(CUcontext *c)
+{
+	return ctx_pop(c);
+}
+
+/* nothing is ever in flight */
+API CUresult fc_cuCtxSynchronize(void)
+{
+	CUcontext c;
+	CUresult e;
+
+	pthread_mutex_lock(&lk);
+	e = cur_ctx(&c);
+	pthread_mutex_unlock(&lk);
+	return e;
+}
+
+/* ---- device memory ---- */
+
+/* The legacy API has 32-bit device pointers: its memory must lie below
+ * 4 GiB, which only MAP_32BIT can ask for.  Where it cannot, the legacy
+ * allocation fails as out of memory. */
+static void *low_alloc(size_t size)
+{
+#ifdef MAP_32BIT
+	void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_32BIT, -1, 0);
+
+	if (p == MAP_FAILED)
+		return NULL;
+	if ((uintptr_t)p + size > 0xffffffffUL) {
+		munmap(p, size);
+		return NULL;
+	}
+	return p;
+#else
+	(void)size;
+	return NULL;
+#endif
+}
+
+static CUresult dev_alloc(CUdeviceptr *out, size_t size, CUstream s, int async, int low)
+{
+	struct rec r = { .kind = K_DEV, .lowmap = low };
+	void *m = NULL;
+	CUcontext c;
+	CUresult e;
+
+	pthread_mutex_lock(&lk);
+	if ((e = cur_ctx(&c)) || (async && (e = stream_check(s))))
+		goto out;
+	if (!out || !size) {
+		e = CUDA_ERROR_INVALID_VALUE;
+		goto out;
+	}
+	if (size > vram - used[c->dev]) {
+		e = CUDA_ERROR_OUT_OF_MEMORY;
+		goto out;
+	}
+	if (low)
+		m = low_alloc(size);
+	else if (posix_memalign(&m, 256, size))
+		m = NULL;
+	if (!m) {
+		e = CUDA_ERROR_OUT_OF_MEMORY;
+		goto out;
+	}
+	r.base = (uintptr_t)m;
+	r.size = size;
+	r.dev = c->dev;
+	r.ctx = c;
+	if (rec_add(&r) < 0) {
+		if (low)
+			munmap(m, size);
+		else
+			free(m);
+		e = CUDA_ERROR_OUT_OF_MEMORY;
+		goto out;
+	}
+	used[c->dev] += size;
+	*out = (CUdeviceptr)(uintptr_t)m;
+out:
+	pthread_mutex_unlock(&lk);
+	return e;
+}
+
+/* only the base of an allocation frees it */
+static CUresult dev_free(CUdeviceptr p, CUstream s, int async)
+{
+	struct rec *r;
+	CUcontext c;
+	CUresult e;
+
+	pthread_mutex_lock(&lk);
+	if ((e = cur_ctx(&c)) || (async && (e = stream_check(s))))
+		goto out;
+	if (!(r = rec_base((uintptr_t)p, M_DEV))) {
+		e = CUDA_ERROR_INVALID_VALUE;
+		goto out;
+	}
+	used[r->dev] -= r->size;
+	if (r->lowmap)
+		munmap((void *)r->base, r->size);
+	else
+		free((void *)r->base);
+	rec_del(r);
+out:
+	pthread_mutex_unlock(&lk);
+	return e;
+}
+
+API CUresult fc_cuMemAlloc_v2(CUdeviceptr *p, size_t size)
+{
+	return dev_alloc(p, size, NULL, 0, 0);
+}
+
+API CUresult fc_cuMemAlloc(CUdeviceptr_v1 *p, unsigned int size)
+{
+	CUdeviceptr d;
+	CUresult e;
+
+	if (!p)
+		return CUDA_ERROR_INVALID_VALUE;
+	if (!(e = dev_alloc(&d, size, NULL, 0, 1)))
+		*p = (CUdeviceptr_v1)d;
+	return e;
+}
+
+#define PITCH_ALIGN 512
+
+static CUresult pitch_alloc(CUdeviceptr *p, size_t *pitch, size_t w, size_t h, unsigned int elem, int low)
+{
+	size_t row = (w + PITCH_ALIGN - 1) & ~(size_t)(PITCH_ALIGN - 1);
+	CUresult e;
+
+	if (!p || !pitch || !w || !h || row < w || h > SIZE_MAX / row || (elem != 4 && elem != 8 && elem != 16)) {
+		/* still say "not initialised" before "bad argument" */
+		pthread_mutex_lock(&lk);
+		e = need_init();
+		pthread_mutex_unlock(&lk);
+		return e ? e : CUDA_ERROR_INVALID_VALUE;
+	}
+	if (!(e = dev_alloc(p, row * h, NULL, 0, low)))
+		*pitch = row;
+	return e;
+}
+
+API CUresult fc_cuMemAllocPitch_v2(CUdeviceptr *p, size_t *pitch, size_t w, size_t h, unsigned int elem)
+{
+	return pitch_alloc(p, pitch, w, h, elem, 0);
+}
+
+API CUresult fc_cuMemAllocPitch(CUdeviceptr_v1 *p, unsigned int *pitch, unsigned int w, unsigned int h,
+				unsigned int elem)
+{
+	CUdeviceptr d;
+	size_t pt;
+	CUresult e;
+
+	if (!p || !pitch)
+		return CUDA_ERROR_INVALID_VALUE;
+	if (!(e = pitch_alloc(&d, &pt, w, h, elem, 1))) {
+		*p = (CUdeviceptr_v1)d;
+		*pitch = (unsigned int)pt;
+	}
+	return e;
+}
+
+/* the stream-ordered calls are synchronous; pools are not modelled */
+API CUresult fc_cuMemAllocAsync(CUdeviceptr *p, size_t size, CUstream s)
+{
+	return dev_alloc(p, size, s, 1, 0);
+}
+
+API CUresult fc_cuMemAllocAsync_ptsz(CUdeviceptr *p, size_t size, CUstream s)
+{
+	return dev_alloc(p, size, s, 1, 0);
+}
+
+API CUresult fc_cuMemAllocFromPoolAsync(CUdeviceptr *p, size_t size, CUmemoryPool pool, CUstream s)
+{
+	(void)pool;
+	return dev_alloc(p, size, s, 1, 0);
+}
+
+API CUresult fc_cuMemAllocFromPoolAsync_ptsz(CUdeviceptr *p, size_t size, CUmemoryPool pool, CUstream s)
+{
+	(void)pool;
+	return dev_alloc(p, size, s, 1, 0);
+}
+
+API CUresult fc_cuMemFree_v2(CUdeviceptr p)
+{
+	return dev_free(p, NULL, 0);
+}
+
+API CUresult fc_cuMemFree(CUdeviceptr_v1 p)
+{
+	return dev_free(p, NULL, 0);
+}
+
+API CUresult fc_cuMemFreeAsync(CUdeviceptr p, CUstream s)
+{
+	return dev_free(p, s, 1);
+}
+
+API CUresult fc_cuMemFreeAsync_ptsz(CUdeviceptr p, CUstream s)
+{
+	return dev_free(p, s, 1);
+}
+
+API CUresult fc_cuMemGetInfo_v2(size_t *free_b, size_t *total_b)
+{
+	CUcontext c;
+	CUresult e;
+
+	pthread_mutex_lock(&lk);
+	if (!(e = cur_ctx(&c)) && (!free_b || !total_b))
+		e = CUDA_ERROR_INVALID_VALUE;
+	if (!e) {
+		*free_b = vram - used[c->dev];
+		*total_b = vram;
+	}
+	pthread_mutex_unlock(&lk);
+	return e;
+}
+
+API CUresult fc_cuMemGetInfo(unsigned int *free_b, unsigned int *total_b)
+{
+	size_t f, t;
+	CUresult e;
+
+	if (!free_b || !total_b)
+		return CUDA_ERROR_INVALID_VALUE;
+	if (!(e = fc_cuMemGetInfo_v2(&f, &t))) {
+		*free_b = f > UINT_MAX ? UINT_MAX : (unsigned int)f;
+		*total_b = t > UINT_MAX ? UINT_MAX : (unsigned int)t;
+	}
+	return e;
+}
+
+/* ---- copies and memsets: plain memory operations, after checking that
+ * the device side is memory the device could reach ---- */
+
+#define SIDE_HOST 0
+#define SIDE_DEV 1
+
+static CUresult copy(uintptr_t dst, int dside, uintptr_t src, int sside, size_t n)
+{
+	CUresult e;
+
+	pthread_mutex_lock(&lk);
+	e = need_init();
+	if (!e && n && (!dst || !src))
+		e = CUDA_ERROR_INVALID_VALUE;
+	if (!e && n && dside == SIDE_DEV && !reachable(dst, n, PROT_WRITE))
+		e = CUDA_ERROR_INVALID_VALUE;
+	if (!e && n && sside == SIDE_DEV && !reachable(src, n, PROT_READ))
+		e = CUDA_ERROR_INVALID_VALUE;
+	pthread_mutex_unlock(&lk);
+	if (!e && n)
+		memmove((void *)dst, (const void *)src, n);
+	return e;
+}
+
+/* unified addressing: either side may be anything */
+API CUresult fc_cuMemcpy(CUdeviceptr dst, CUdeviceptr src, size_t n)
+{
+	return copy(dst, SIDE_HOST, src, SIDE_HOST, n);
+}
+
+API CUresult fc_cuMemcpyHtoD_v2(CUdeviceptr dst, const void *src, size_t n)
+{
+	return copy(dst, SIDE_DEV, (uintptr_t)src, SIDE_HOST, n);
+}
+
+API CUresult fc_cuMemcpyHtoD(CUdeviceptr_v1 dst, const void *src, unsigned int n)
+{
+	return copy(dst, SIDE_DEV, (uintptr_t)src, SIDE_HOST, n);
+}
+
+API CUresult fc_cuMemcpyDtoH_v2(void *dst, CUdeviceptr src, size_t n)
+{
+	return copy((uintptr_t)dst, SIDE_HOST, src, SIDE_DEV, n);
+}
+
+API CUresult fc_cuMemcpyDtoH(void *dst, CUdeviceptr_v1 src, unsigned int n)
+{
+	return copy((uintptr_t)dst, SIDE_HOST, src, SIDE_DEV, n);
+}
+
+API CUresult fc_cuMemcpyDtoD_v2(CUdeviceptr dst, CUdeviceptr src, size_t n)
+{
+	return copy(dst, SIDE_DEV, src, SIDE_DEV, n);
+}
+
+API CUresult fc_cuMemcpyDtoD(CUdeviceptr_v1 dst, CUdeviceptr_v1 src, unsigned int n)
+{
+	return copy(dst, SIDE_DEV, src, SIDE_DEV, n);
+}
+
+/* n elements of width w (1 or 4) */
+static CUresult memset_dev(uintptr_t dst, unsigned int v, size_t n, size_t w)
+{
+	CUresult e;
+	size_t i;
+
+	pthread_mutex_lock(&lk);
+	e = need_init();
+	if (!e && n && (!dst || n > SIZE_MAX / w || dst % w || !reachable(dst, n * w, PROT_WRITE)))
+		e = CUDA_ERROR_INVALID_VALUE;
+	pthread_mutex_unlock(&lk);
+	if (e || !n)
+		return e;
+	if (w == 1) {
+		memset((void *)dst, (int)(v & 0xff), n);
+	} else {
+		uint32_t *p = (uint32_t *)dst;
+
+		for (i = 0; i < n; i++)
+			p[i] = v;
+	}
+	return CUDA_SUCCESS;
+}
+
+API CUresult fc_cuMemsetD8_v2(CUdeviceptr dst, unsigned char v, size_t n)
+{
+	return memset_dev(dst, v, n, 1);
+}
+
+API CUresult fc_cuMemsetD8(CUdeviceptr_v1 dst, unsigned char v, unsigned int n)
+{
+	return memset_dev(dst, v, n, 1);
+}
+
+API CUresult fc_cuMemsetD32_v2(CUdeviceptr dst, unsigned int v, size_t n)
+{
+	return memset_dev(dst, v, n, 4);
+}
+
+API CUresult fc_cuMemsetD32(CUdeviceptr_v1 dst, unsigned int v, unsigned int n)
+{
+	return memset_dev(dst, v, n, 4);
+}
+
+/* ---- host memory registration ---- */
+
+/*
+ * Pinning faults every page in, writable, so a test sees registered
+ * memory really backed (its RSS grows, as under the real driver).
+ * MADV_POPULATE_WRITE does that without touching the contents; merely
+ * reading untouched anonymous memory would only map the shared zero
+ * page.  It also tells an unmapped range (ENOMEM) or one that cannot be
+ * written (EFAULT) apart, which the real driver refuses.  Kernels before
+ * 5.14 lack it (EINVAL): there, touch one byte of every 4 KiB with an
+ * atomic add of 0, a write that changes nothing even if another thread
+ * writes the same byte (a read, for read-only registrations).
+ */
+static int pin(void *p, size_t size, int read_only)
+{
+	uintptr_t pg = (uintptr_t)sysconf(_SC_PAGESIZE);
+	uintptr_t a = (uintptr_t)p & ~(pg - 1);
+	uintptr_t end = ((uintptr_t)p + size + pg - 1) & ~(pg - 1);
+	volatile char *c = p;
+	size_t i;
+
+	if (!madvise((void *)a, end - a, read_only ? MADV_POPULATE_READ : MADV_POPULATE_WRITE))
+		return 0;
+	if (errno == ENOMEM || errno == EFAULT)
+		return -1;
+	for (i = 0; i < size; i += TOUCH) {
+		if (read_only)
+			(void)c[i];
+		else
+			__atomic_fetch_add(&c[i], 0, __ATOMIC_RELAXED);
+	}
+	if (read_only)
+		(void)c[size - 1];
+	else
+		__atomic_fetch_add(&c[size - 1], 0, __ATOMIC_RELAXED);
+	return 0;
+}
+
+static CUresult host_register(void *p, size_t size, unsigned int flags)
+{
+	struct rec r = { .kind = K_HOST };
+	uintptr_t a = (uintptr_t)p;
+	CUcontext c;
+	CUresult e;
+
+	pthread_mutex_lock(&lk);
+	if ((e = cur_ctx(&c)))
+		goto out;
+	if (!p || !size || wraps(a, size) || (flags & ~0xfu)) {
+		e = CUDA_ERROR_INVALID_VALUE;
+		goto out;
+	}
+	if (fake_env_flag("FAKECUDA_REGISTER_FAIL")) {
+		e = CUDA_ERROR_OUT_OF_MEMORY;
+		goto out;
+	}
+	if (rec_overlaps(a, size, M_HOST)) {
+		e = CUDA_ERROR_HOST_MEMORY_ALREADY_REGISTERED;
+		goto out;
+	}
+	/* device memory is not the host's to register */
+	if (rec_overlaps(a, size, M_DEV | M_VA) || pin(p, size, flags & CU_MEMHOSTREGISTER_READ_ONLY)) {
+		e = CUDA_ERROR_INVALID_VALUE;
+		goto out;
+	}
+	r.base = a;
+	r.size = size;
+	r.dev = c->dev;
+	r.ctx = c;
+	if (rec_add(&r) < 0)
+		e = CUDA_ERROR_OUT_OF_MEMORY;
+out:
+	pthread_mutex_unlock(&lk);
+	return e;
+}
+
+API CUresult fc_cuMemHostRegister_v2(void *p, size_t size, unsigned int flags)
+{
+	return host_register(p, size, flags);
+}
+
+API CUresult fc_cuMemHostRegister(void *p, size_t size, unsigned int flags)
+{
+	return host_register(p, size, flags);
+}
+
+/* only the base of a registration undoes it */
+API CUresult fc_cuMemHostUnregister(void *p)
+{
+	struct rec *r;
+	CUcontext c;
+	CUresult e;
+
+	pthread_mutex_lock(&lk);
+	if (!(e = cur_ctx(&c))) {
+		if ((r = rec_base((uintptr_t)p, M_HOST)))
+			rec_del(r);
+		else
+			e = CUDA_ERROR_HOST_MEMORY_NOT_REGISTERED;
+	}
+	pthread_mutex_unlock(&lk);
+	return e;
+}
+
+/* registered memory is mapped at the same address on the device */
+API CUresult fc_cuMemHostGetDevicePointer_v2(CUdeviceptr *d, void *p, unsigned int flags)
+{
+	CUcontext c;
+	CUresult e;
+
+	pthread_mutex_lock(&lk);
+	if (!(e = cur_ctx(&c)) && (!d || flags || !rec_at((uintptr_t)p, M_HOST)))
+		e = CUDA_ERROR_INVALID_VALUE;
+	if (!e)
+		*d = (CUdeviceptr)(uintptr_t)p;
+	pthread_mutex_unlock(&lk);
+	return e;
+}
+
+API CUresult fc_cuMemHostGetDevicePointer(CUdeviceptr_v1 *d, void *p, unsigned int flags)
+{
+	CUdeviceptr d2;
+	CUresult e;
+
+	if (!d)
+		return CUDA_ERROR_INVALID_VALUE;
+	if ((e = fc_cuMemHostGetDevicePointer_v2(&d2, p, flags)))
+		return e;
+	if (d2 > UINT_MAX)
+		return CUDA_ERROR_INVALID_VALUE;
+	*d = (CUdeviceptr_v1)d2;
+	return CUDA_SUCCESS;
+}
+
+/* ---- pointer queries ---- */
+
+/* bytes of an attribute's value; 0: not one the double answers */
+static size_t attr_size(CUpointer_attribute a)
+{
+	switch (a) {
+	case CU_POINTER_ATTRIBUTE_CONTEXT:
+		return sizeof(CUcontext);
+	case CU_POINTER_ATTRIBUTE_MEMORY_TYPE:
+	case CU_POINTER_ATTRIBUTE_IS_MANAGED:
+	case CU_POINTER_ATTRIBUTE_MAPPED:
+		return sizeof(unsigned int);
+	case CU_POINTER_ATTRIBUTE_DEVICE_ORDINAL:
+		return sizeof(int);
+	case CU_POINTER_ATTRIBUTE_DEVICE_POINTER:
+	case CU_POINTER_ATTRIBUTE_RANGE_START_ADDR:
+		return sizeof(CUdeviceptr);
+	case CU_POINTER_ATTRIBUTE_HOST_POINTER:
+		return sizeof(void *);
+	case CU_POINTER_ATTRIBUTE_RANGE_SIZE:
+		return sizeof(size_t);
+	default:
+		return 0;
+	}
+}
+
+/* Write attribute a of ptr, which lies in r.  -1: that memory has no such
+ * value (the host address of device memory); NULL is written. */
+static int attr_of(const struct rec *r, uintptr_t ptr, CUpointer_attribute a, void *data)
+{
+	int host = r->kind == K_HOST;
+
+	switch (a) {
+	case CU_POINTER_ATTRIBUTE_CONTEXT:
+		*(CUcontext *)data = r->ctx;
+		break;
+	case CU_POINTER_ATTRIBUTE_MEMORY_TYPE:
+		*(unsigned int *)data = host ? CU_MEMORYTYPE_HOST : CU_MEMORYTYPE_DEVICE;
+		break;
+	case CU_POINTER_ATTRIBUTE_DEVICE_POINTER:
+		*(CUdeviceptr *)data = ptr;
+		break;
+	case CU_POINTER_ATTRIBUTE_HOST_POINTER:
+		*(void **)data = host ? (void *)ptr : NULL;
+		return host ? 0 : -1;
+	case CU_POINTER_ATTRIBUTE_DEVICE_ORDINAL:
+		*(int *)data = r->dev;
+		break;
+	case CU_POINTER_ATTRIBUTE_RANGE_START_ADDR:
+		*(CUdeviceptr *)data = r->base;
+		break;
+	case CU_POINTER_ATTRIBUTE_RANGE_SIZE:
+		*(size_t *)data = r->size;
+		break;
+	case CU_POINTER_ATTRIBUTE_IS_MANAGED:
+		*(unsigned int *)data = 0;
+		break;
+	case CU_POINTER_ATTRIBUTE_MAPPED:
+		*(unsigned int *)data = 1;
+		break;
+	default:
+		return -1;
+	}
+	return 0;
+}
+
+API CUresult fc_cuPointerGetAttribute(void *data, CUpointer_attribute a, CUdeviceptr ptr)
+{
+	struct rec *r;
+	CUresult e;
+
+	pthread_mutex_lock(&lk);
+	if (!(e = need_init()) && (!data || !attr_size(a) || !(r = rec_at(ptr, M_DEV | M_HOST)) ||
+				   attr_of(r, ptr, a, data) < 0))
+		e = CUDA_ERROR_INVALID_VALUE;
+	pthread_mutex_unlock(&lk);
+	return e;
+}
+
+/* Unknown memory is not an error here: every value reads zero (memory
+ * type 0), as the real driver answers for unregistered host memory. */
+API CUresult fc_cuPointerGetAttributes(unsigned int n, CUpointer_attribute *a, void **data, CUdeviceptr ptr)
+{
+	struct rec *r;
+	unsigned int i;
+	CUresult e;
+
+	pthread_mutex_lock(&lk);
+	if ((e = need_init()))
+		goto out;
+	if (n && (!a || !data)) {
+		e = CUDA_ERROR_INVALID_VALUE;
+		goto out;
+	}
+	for (i = 0; i < n; i++)
+		if (!attr_size(a[i])) {
+			e = CUDA_ERROR_INVALID_VALUE;
+			goto out;
+		}
+	r = rec_at(ptr, M_DEV | M_HOST);
+	for (i = 0; i < n; i++) {
+		if (!data[i])
+			continue;
+		if (r)
+			attr_of(r, ptr, a[i], data[i]);
+		else
+			memset(data[i], 0, attr_size(a[i]));
+	}
+out:
+	pthread_mutex_unlock(&lk);
+	return e;
+}
+
+API CUresult fc_cuMemGetAddressRange_v2(CUdeviceptr *base, size_t *size, CUdeviceptr ptr)
+{
+	struct rec *r;
+	CUresult e;
+
+	pthread_mutex_lock(&lk);
+	if ((e = need_init()))
+		goto out;
+	if ((r = rec_at(ptr, M_DEV))) {
+		if (base)
+			*base = r->base;
+		if (size)
+			*size = r->size;
+	} else {
+		e = rec_at(ptr, M_HOST) ? CUDA_ERROR_NOT_FOUND : CUDA_ERROR_INVALID_VALUE;
+	}
+out:
+	pthread_mutex_unlock(&lk);
+	return e;
+}
+
+API CUresult fc_cuMemGetAddressRange(CUdeviceptr_v1 *base, unsigned int *size, CUdeviceptr_v1 ptr)
+{
+	CUdeviceptr b;
+	size_t s;
+	CUresult e;
+
+	if ((e = fc_cuMemGetAddressRange_v2(&b, &s, ptr)))
+		return e;
+	if (base)
+		*base = (CUdeviceptr_v1)b;
+	if (size)
+		*size = s > UINT_MAX ? UINT_MAX : (unsigned int)s;
+	return CUDA_SUCCESS;
+}
+
+/* the handle carries the allocation's base */
+API CUresult fc_cuIpcGetMemHandle(CUipcMemHandle *h, CUdeviceptr ptr)
+{
+	struct rec *r;
+	uint64_t base;
+	CUresult e;
+
+	pthread_mutex_lock(&lk);
+	if (!(e = need_init()) && (!h || !(r = rec_at(ptr, M_DEV))))
+		e = CUDA_ERROR_INVALID_VALUE;
+	if (!e) {
+		base = r->base;
+		memset(h, 0, sizeof(*h));
+		memcpy(h->reserved, &base, sizeof(base));
+	}
+	pthread_mutex_unlock(&lk);
+	return e;
+}
+
+/* ---- streams and events (all work is done by the time a call returns) ---- */
+
+API CUresult fc_cuStreamCreate(CUstream *s, unsigned int flags)
+{
+	struct CUstream_st *st = NULL;
+	CUcontext c;
+	CUresult e;
+
+	pthread_mutex_lock(&lk);
+	if (!(e = cur_ctx(&c)) && (!s || (flags & ~CU_STREAM_NON_BLOCKING)))
+		e = CUDA_ERROR_INVALID_VALUE;
+	if (!e && (!(st = malloc(sizeof(*st))) || pset_add(&streams, st) < 0)) {
+		free(st);
+		e = CUDA_ERROR_OUT_OF_MEMORY;
+	}
+	if (!e) {
+		st->ctx = c;
+		st->flags = flags;
+		*s = st;
+	}
+	pthread_mutex_unlock(&lk);
+	return e;
+}
+
+static CUresult stream_destroy(CUstream s)
+{
+	CUresult e;
+
+	pthread_mutex_lock(&lk);
+	if (!(e = need_init()) && !pset_has(&streams, s))
+		e = CUDA_ERROR_INVALID_HANDLE;
+	if (!e) {
+		pset_del(&streams, s);
+		pset_del(&capturing, s);
+		free(s);
+	}
+	pthread_mutex_unlock(&lk);
+	return e;
+}
+
+API CUresult fc_cuStreamDestroy(CUstream s)
+{
+	return stream_destroy(s);
+}
+
+API CUresult fc_cuStreamDestroy_v2(CUstream s)
+{
+	return stream_destroy(s);
+}
+
+static CUresult stream_sync(CUstream s)
+{
+	CUresult e;
+
+	pthread_mutex_lock(&lk);
+	e = stream_check(s);
+	pthread_mutex_unlock(&lk);
+	return e;
+}
+
+API CUresult fc_cuStreamSynchronize(CUstream s)
+{
+	return stream_sync(s);
+}
+
+API CUresult fc_cuStreamSynchronize_ptsz(CUstream s)
+{
+	return stream_sync(s);
+}
+
+static CUresult is_capturing(CUstream s, CUstreamCaptureStatus *st)
+{
+	CUresult e;
+
+	pthread_mutex_lock(&lk);
+	if (!(e = stream_check(s)) && !st)
+		e = CUDA_ERROR_INVALID_VALUE;
+	if (!e)
+		*st = pset_has(&capturing, s) ? CU_STREAM_CAPTURE_STATUS_ACTIVE : CU_STREAM_CAPTURE_STATUS_NONE;
+	pthread_mutex_unlock(&lk);
+	return e;
+}
+
+API CUresult fc_cuStreamIsCapturing(CUstream s, CUstreamCaptureStatus *st)
+{
+	return is_capturing(s, st);
+}
+
+API CUresult fc_cuStreamIsCapturing_ptsz(CUstream s, CUstreamCaptureStatus *st)
+{
+	return is_capturing(s, st);
+}
+
+API CUresult fc_cuEventCreate(CUevent *ev, unsigned int flags)
+{
+	struct CUevent_st *p = NULL;
+	CUcontext c;
+	CUresult e;
+
+	pthread_mutex_lock(&lk);
+	/* default, blocking sync, disable timing, interprocess */
+	if (!(e = cur_ctx(&c)) && (!ev || (flags & ~0x7u)))
+		e = CUDA_ERROR_INVALID_VALUE;
+	if (!e && (!(p = calloc(1, sizeof(*p))) || pset_add(&events, p) < 0)) {
+		free(p);
+		e = CUDA_ERROR_OUT_OF_MEMORY;
+	}
+	if (!e) {
+		p->ctx = c;
+		p->flags = flags;
+		*ev = p;
+	}
+	pthread_mutex_unlock(&lk);
+	return e;
+}
+
+static CUresult event_check(CUevent ev)
+{
+	if (!inited)
+		return CUDA_ERROR_NOT_INITIALIZED;
+	return pset_has(&events, ev) ? CUDA_SUCCESS : CUDA_ERROR_INVALID_HANDLE;
+}
+
+/* FAKECUDA_EVENT_DELAY lets a test see work "still in flight" */
+static CUresult event_record(CUevent ev, CUstream s)
+{
+	CUresult e;
+	long d;
+
+	pthread_mutex_lock(&lk);
+	if (!(e = event_check(ev)) && !(e = stream_check(s))) {
+		d = fake_env_int("FAKECUDA_EVENT_DELAY", 0);
+		ev->pending = d > INT_MAX ? INT_MAX : (int)d;
+	}
+	pthread_mutex_unlock(&lk);
+	return e;
+}
+
+API CUresult fc_cuEventRecord(CUevent ev, CUstream s)
+{
+	return event_record(ev, s);
+}
+
+API CUresult fc_cuEventRecord_ptsz(CUevent ev, CUstream s)
+{
+	return event_record(ev, s);
+}
+
+API CUresult fc_cuEventQuery(CUevent ev)
+{
+	CUresult e;
+
+	pthread_mutex_lock(&lk);
+	if (!(e = event_check(ev)) && ev->pending > 0) {
+		ev->pending--;
+		e = CUDA_ERROR_NOT_READY;
+	}
+	pthread_mutex_unlock(&lk);
+	return e;
+}
+
+API CUresult fc_cuEventSynchronize(CUevent ev)
+{
+	CUresult e;
+
+	pthread_mutex_lock(&lk);
+	if (!(e = event_check(ev)))
+		ev->pending = 0;
+	pthread_mutex_unlock(&lk);
+	return e;
+}
+
+static CUresult event_destroy(CUevent ev)
+{
+	CUresult e;
+
+	pthread_mutex_lock(&lk);
+	if (!(e = event_check(ev))) {
+		pset_del(&events, ev);
+		free(ev);
+	}
+	pthread_mutex_unlock(&lk);
+	return e;
+}
+
+API CUresult fc_cuEventDestroy(CUevent ev)
+{
+	return event_destroy(ev);
+}
+
+API CUresult fc_cuEventDestroy_v2(CUevent ev)
+{
+	return event_destroy(ev);
+}
+
+/* ---- virtual memory management ---- */
+
+static int host_location(CUmemLocationType t)
+{
+	return t == CU_MEM_LOCATION_TYPE_HOST || t == CU_MEM_LOCATION_TYPE_HOST_NUMA ||
+	       t == CU_MEM_LOCATION_TYPE_HOST_NUMA_CURRENT;
+}
+
+/* a live (not released) handle */
+static struct vmm *vmm_get(CUmemGenericAllocationHandle h)
+{
+	struct vmm *v;
+
+	for (v = vmms; v; v = v->next)
+		if ((uintptr_t)v == h)
+			return v->released ? NULL : v;
+	return NULL;
+}
+
+/* released and unmapped: the memory goes */
+static void vmm_reap(struct vmm *v)
+{
+	struct vmm **pp;
+
+	if (!v->released || v->maps)
+		return;
+	if (host_location(v->prop.location.type))
+		host_vmm -= v->size;
+	else
+		used[v->prop.location.id] -= v->size;
+	close(v->fd);
+	for (pp = &vmms; *pp; pp = &(*pp)->next)
+		if (*pp == v) {
+			*pp = v->next;
+			break;
+		}
+	free(v);
+}
+
+API CUresult fc_cuMemGetAllocationGranularity(size_t *gran, const CUmemAllocationProp *prop,
+					      CUmemAllocationGranularity_flags flags)
+{
+	CUresult e;
+
+	pthread_mutex_lock(&lk);
+	if (!(e = need_init()) && (!gran || !prop || (flags != CU_MEM_ALLOC_GRANULARITY_MINIMUM &&
+						       flags != CU_MEM_ALLOC_GRANULARITY_RECOMMENDED)))
+		e = CUDA_ERROR_INVALID_VALUE;
+	if (!e)
+		*gran = GRAN;
+	pthread_mutex_unlock(&lk);
+	return e;
+}
+
+API CUresult fc_cuMemCreate(CUmemGenericAllocationHandle *h, size_t size, const CUmemAllocationProp *prop,
+			    unsigned long long flags)
+{
+	struct vmm *v = NULL;
+	int host, dev = -1;
+	CUresult e;
+
+	pthread_mutex_lock(&lk);
+	if ((e = need_init()))
+		goto out;
+	if (!h || !prop || flags || !size || size % GRAN || prop->type != CU_MEM_ALLOCATION_TYPE_PINNED) {
+		e = CUDA_ERROR_INVALID_VALUE;
+		goto out;
+	}
+	host = host_location(prop->location.type);
+	if (host) {
+		if (fake_env_flag("FAKECUDA_NO_HOST_NUMA_VMM")) {
+			e = CUDA_ERROR_NOT_SUPPORTED;
+			goto out;
+		}
+	} else if (prop->location.type == CU_MEM_LOCATION_TYPE_DEVICE) {
+		dev = prop->location.id;
+		if ((e = dev_check(dev)))
+			goto out;
+		if (size > vram - used[dev]) {
+			e = CUDA_ERROR_OUT_OF_MEMORY;
+			goto out;
+		}
+	} else {
+		e = CUDA_ERROR_INVALID_VALUE;
+		goto out;
+	}
+	if (!(v = calloc(1, sizeof(*v)))) {
+		e = CUDA_ERROR_OUT_OF_MEMORY;
+		goto out;
+	}
+	v->fd = memfd_create("fakecuda-vmm", MFD_CLOEXEC);
+	if (v->fd < 0 || ftruncate(v->fd, (off_t)size) < 0) {
+		if (v->fd >= 0)
+			close(v->fd);
+		free(v);
+		e = CUDA_ERROR_OUT_OF_MEMORY;
+		goto out;
+	}
+	v->prop = *prop;
+	v->size = size;
+	v->next = vmms;
+	vmms = v;
+	if (host)
+		host_vmm += size;
+	else
+		used[dev] += size;
+	*h = (CUmemGenericAllocationHandle)(uintptr_t)v;
+out:
+	pthread_mutex_unlock(&lk);
+	return e;
+}
+
+API CUresult fc_cuMemRelease(CUmemGenericAllocationHandle h)
+{
+	struct vmm *v;
+	CUresult e;
+
+	pthread_mutex_lock(&lk);
+	if (!(e = need_init()) && !(v = vmm_get(h)))
+		e = CUDA_ERROR_INVALID_VALUE;
+	if (!e) {
+		v->released = 1;
+		vmm_reap(v);
+	}
+	pthread_mutex_unlock(&lk);
+	return e;
+}
+
+/* an inaccessible, unbacked range, aligned to align */
+static void *va_reserve(size_t size, size_t align, uintptr_t hint)
+{
+	int fl = MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE;
+	char *p, *q;
+	size_t lead;
+
+	if (hint && hint % align == 0) {
+		p = mmap((void *)hint, size, PROT_NONE, fl, -1, 0);
+		if (p == (void *)hint)
+			return p;
+		if (p != MAP_FAILED)
+			munmap(p, size);
+	}
+	if (size > SIZE_MAX - align)
+		return NULL;
+	p = mmap(NULL, size + align, PROT_NONE, fl, -1, 0);
+	if (p == MAP_FAILED)
+		return NULL;
+	q = (char *)(((uintptr_t)p + align - 1) & ~(uintptr_t)(align - 1));
+	lead = (size_t)(q - p);
+	if (lead)
+		munmap(p, lead);
+	if (align - lead)
+		munmap(q + size, align - lead);
+	return q;
+}
+
+API CUresult fc_cuMemAddressReserve(CUdeviceptr *p, size_t size, size_t align, CUdeviceptr addr,
+				    unsigned long long flags)
+{
+	struct rec r = { .kind = K_VA, .dev = -1 };
+	void *q;
+	CUresult e;
+
+	if (!align)
+		align = GRAN;
+	pthread_mutex_lock(&lk);
+	if ((e = need_init()))
+		goto out;
+	if (!p || flags || !size || size % GRAN || align % GRAN || (align & (align - 1))) {
+		e = CUDA_ERROR_INVALID_VALUE;
+		goto out;
+	}
+	if (!(q = va_reserve(size, align, addr))) {
+		e = CUDA_ERROR_OUT_OF_MEMORY;
+		goto out;
+	}
+	r.base = (uintptr_t)q;
+	r.size = size;
+	if (rec_add(&r) < 0) {
+		munmap(q, size);
+		e = CUDA_ERROR_OUT_OF_MEMORY;
+		goto out;
+	}
+	*p = (CUdeviceptr)(uintptr_t)q;
+out:
+	pthread_mutex_unlock(&lk);
+	return e;
+}
+
+/* the whole reservation, which must be unmapped first */
+API CUresult fc_cuMemAddressFree(CUdeviceptr p, size_t size)
+{
+	struct rec *r;
+	CUresult e;
+
+	pthread_mutex_lock(&lk);
+	if ((e = need_init()))
+		goto out;
+	r = rec_base(p, M_VA);
+	if (!r || r->size != size || rec_overlaps(p, size, M_MAP)) {
+		e = CUDA_ERROR_INVALID_VALUE;
+		goto out;
+	}
+	munmap((void *)r->base, r->size);
+	rec_del(r);
+out:
+	pthread_mutex_unlock(&lk);
+	return e;
+}
+
+/* Mapped inaccessible, as the real driver does: cuMemSetAccess opens it. */
+API CUresult fc_cuMemMap(CUdeviceptr p, size_t size, size_t off, CUmemGenericAllocationHandle h,
+			 unsigned long long flags)
+{
+	struct rec r = { .kind = K_MAP }, *va;
+	struct vmm *v;
+	CUresult e;
+
+	pthread_mutex_lock(&lk);
+	if ((e = need_init()))
+		goto out;
+	v = vmm_get(h);
+	va = rec_at(p, M_VA);
+	if (!v || flags || !size || size % GRAN || off % GRAN || off > v->size || size > v->size - off ||
+	    p % GRAN || !va || size > va->base + va->size - p || rec_overlaps(p, size, M_MAP)) {
+		e = CUDA_ERROR_INVALID_VALUE;
+		goto out;
+	}
+	if (mmap((void *)p, size, PROT_NONE, MAP_SHARED | MAP_FIXED, v->fd, (off_t)off) == MAP_FAILED) {
+		e = CUDA_ERROR_OUT_OF_MEMORY;
+		goto out;
+	}
+	r.base = p;
+	r.size = size;
+	r.dev = host_location(v->prop.location.type) ? -1 : v->prop.location.id;
+	r.prot = PROT_NONE;
+	r.vmm = v;
+	if (rec_add(&r) < 0) {
+		mmap((void *)p, size, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED, -1, 0);
+		e = CUDA_ERROR_OUT_OF_MEMORY;
+		goto out;
+	}
+	v->maps++;
+out:
+	pthread_mutex_unlock(&lk);
+	return e;
+}
+
+/* Whole mappings only; the addresses stay reserved. */
+API CUresult fc_cuMemUnmap(CUdeviceptr p, size_t size)
+{
+	struct rec *r;
+	struct vmm *v;
+	size_t i;
+	int n = 0;
+	CUresult e;
+
+	pthread_mutex_lock(&lk);
+	if ((e = need_init()))
+		goto out;
+	if (!size || wraps(p, size)) {
+		e = CUDA_ERROR_INVALID_VALUE;
+		goto out;
+	}
+	for (i = 0; i < nrec; i++) {
+		r = &recs[i];
+		if (r->kind != K_MAP || r->base + r->size <= p || r->base >= p + size)
+			continue;
+		if (r->base < p || r->base + r->size > p + size) {
+			e = CUDA_ERROR_INVALID_VALUE;
+			goto out;
+		}
+		n++;
+	}
+	if (!n) {
+		e = CUDA_ERROR_INVALID_VALUE;
+		goto out;
+	}
+	for (i = 0; i < nrec;) {
+		r = &recs[i];
+		if (r->kind != K_MAP || r->base < p || r->base >= p + size) {
+			i++;
+			continue;
+		}
+		mmap((void *)r->base, r->size, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED,
+		     -1, 0);
+		v = r->vmm;
+		rec_del(r);
+		v->maps--;
+		vmm_reap(v);
+	}
+out:
+	pthread_mutex_unlock(&lk);
+	return e;
+}
+
+/* The double has one address space, so the widest access any of the
+ * descriptors grants is what the range gets. */
+API CUresult fc_cuMemSetAccess(CUdeviceptr p, size_t size, const CUmemAccessDesc *desc, size_t n)
+{
+	uintptr_t a;
+	size_t i, left;
+	int prot = PROT_NONE;
+	CUresult e;
+
+	pthread_mutex_lock(&lk);
+	if ((e = need_init()))
+		goto out;
+	if (!desc || !n || !size || wraps(p, size)) {
+		e = CUDA_ERROR_INVALID_VALUE;
+		goto out;
+	}
+	for (i = 0; i < n; i++) {
+		CUmemLocationType t = desc[i].location.type;
+
+		if (t == CU_MEM_LOCATION_TYPE_DEVICE) {
+			if ((e = dev_check(desc[i].location.id)))
+				goto out;
+		} else if (!host_location(t)) {
+			e = CUDA_ERROR_INVALID_VALUE;
+			goto out;
+		}
+		switch (desc[i].flags) {
+		case CU_MEM_ACCESS_FLAGS_PROT_NONE:
+			break;
+		case CU_MEM_ACCESS_FLAGS_PROT_READ:
+			prot |= PROT_READ;
+			break;
+		case CU_MEM_ACCESS_FLAGS_PROT_READWRITE:
+			prot |= PROT_READ | PROT_WRITE;
+			break;
+		default:
+			e = CUDA_ERROR_INVALID_VALUE;
+			goto out;
+		}
+	}
+	/* every byte must be mapped */
+	for (a = p, left = size; left;) {
+		struct rec *r = rec_at(a, M_MAP);
+		size_t take;
+
+		if (!r) {
+			e = CUDA_ERROR_INVALID_VALUE;
+			goto out;
+		}
+		take = r->base + r->size - a;
+		a += take < left ? take : left;
+		left -= take < left ? take : left;
+	}
+	if (mprotect((void *)p, size, prot) < 0) {
+		e = CUDA_ERROR_INVALID_VALUE;
+		goto out;
+	}
+	for (a = p, left = size; left;) {
+		struct rec *r = rec_at(a, M_MAP);
+		size_t take = r->base + r->size - a;
+
+		r->prot = prot;
+		a += take < left ? take : left;
+		left -= take < left ? take : left;
+	}
+out:
+	pthread_mutex_unlock(&lk);
+	return e;
+}
+
+API CUresult fc_cuMemGetAllocationPropertiesFromHandle(CUmemAllocationProp *prop, CUmemGenericAllocationHandle h)
+{
+	struct vmm *v;
+	CUresult e;
+
+	pthread_mutex_lock(&lk);
+	if (!(e = need_init()) && (!prop || !(v = vmm_get(h))))
+		e = CUDA_ERROR_INVALID_VALUE;
+	if (!e)
+		*prop = v->prop;
+	pthread_mutex_unlock(&lk);
+	return e;
+}
+
+/* ---- errors ---- */
+
+static const struct {
+	CUresult e;
+	const char *name, *str;
+} errs[] = {
+	{ CUDA_SUCCESS, "CUDA_SUCCESS", "no error" },
+	{ CUDA_ERROR_INVALID_VALUE, "CUDA_ERROR_INVALID_VALUE", "invalid argument" },
+	{ CUDA_ERROR_OUT_OF_MEMORY, "CUDA_ERROR_OUT_OF_MEMORY", "out of memory" },
+	{ CUDA_ERROR_NOT_INITIALIZED, "CUDA_ERROR_NOT_INITIALIZED", "initialization error" },
+	{ CUDA_ERROR_STUB_LIBRARY, "CUDA_ERROR_STUB_LIBRARY", "CUDA driver is a stub library" },
+	{ CUDA_ERROR_NO_DEVICE, "CUDA_ERROR_NO_DEVICE", "no CUDA-capable device is detected" },
+	{ CUDA_ERROR_INVALID_DEVICE, "CUDA_ERROR_INVALID_DEVICE", "invalid device ordinal" },
+	{ CUDA_ERROR_INVALID_CONTEXT, "CUDA_ERROR_INVALID_CONTEXT", "invalid device context" },
+	{ CUDA_ERROR_INVALID_HANDLE, "CUDA_ERROR_INVALID_HANDLE", "invalid resource handle" },
+	{ CUDA_ERROR_NOT_FOUND, "CUDA_ERROR_NOT_FOUND", "named symbol not found" },
+	{ CUDA_ERROR_NOT_READY, "CUDA_ERROR_NOT_READY", "device not ready" },
+	{ CUDA_ERROR_HOST_MEMORY_ALREADY_REGISTERED, "CUDA_ERROR_HOST_MEMORY_ALREADY_REGISTERED",
+	  "part or all of the requested memory range is already mapped" },
+	{ CUDA_ERROR_HOST_MEMORY_NOT_REGISTERED, "CUDA_ERROR_HOST_MEMORY_NOT_REGISTERED",
+	  "pointer does not correspond to a registered memory region" },
+	{ CUDA_ERROR_NOT_PERMITTED, "CUDA_ERROR_NOT_PERMITTED", "operation not permitted" },
+	{ CUDA_ERROR_NOT_SUPPORTED, "CUDA_ERROR_NOT_SUPPORTED", "operation not supported" },
+	{ CUDA_ERROR_UNKNOWN, "CUDA_ERROR_UNKNOWN", "unknown error" },
+};
+
+/* unknown codes: INVALID_VALUE and NULL, as the real driver answers */
+static CUresult err_text(CUresult e, const char **s, int name)
+{
+	size_t i;
+
+	if (!s)
+		return CUDA_ERROR_INVALID_VALUE;
+	for (i = 0; i < sizeof(errs) / sizeof(errs[0]); i++)
+		if (errs[i].e == e) {
+			*s = name ? errs[i].name : errs[i].str;
+			return CUDA_SUCCESS;
+		}
+	*s = NULL;
+	return CUDA_ERROR_INVALID_VALUE;
+}
+
+API CUresult fc_cuGetErrorString(CUresult e, const char **s)
+{
+	return err_text(e, s, 0);
+}
+
+API CUresult fc_cuGetErrorName(CUresult e, const char **s)
+{
+	return err_text(e, s, 1);
+}
+
+/* ---- the export table ---- */
+
+/* every exported entry point: name, parameters, arguments */
+#define FC_FUNCS(X) \
+	X(cuInit, (unsigned int flags), (flags)) \
+	X(cuDriverGetVersion, (int *v), (v)) \
+	X(cuDeviceGet, (CUdevice *d, int o), (d, o)) \
+	X(cuDeviceGetCount, (int *n), (n)) \
+	X(cuDeviceGetName, (char *s, int n, CUdevice d), (s, n, d)) \
+	X(cuDeviceGetPCIBusId, (char *s, int n, CUdevice d), (s, n, d)) \
+	X(cuDeviceTotalMem, (unsigned int *b, CUdevice d), (b, d)) \
+	X(cuDeviceTotalMem_v2, (size_t *b, CUdevice d), (b, d)) \
+	X(cuDeviceGetAttribute, (int *v, CUdevice_attribute a, CUdevice d), (v, a, d)) \
+	X(cuDevicePrimaryCtxRetain, (CUcontext *c, CUdevice d), (c, d)) \
+	X(cuDevicePrimaryCtxRelease, (CUdevice d), (d)) \
+	X(cuDevicePrimaryCtxRelease_v2, (CUdevice d), (d)) \
+	X(cuCtxCreate, (CUcontext *c, unsigned int f, CUdevice d), (c, f, d)) \
+	X(cuCtxCreate_v2, (CUcontext *c, unsigned int f, CUdevice d), (c, f, d)) \
+	X(cuCtxDestroy, (CUcontext c), (c)) \
+	X(cuCtxDestroy_v2, (CUcontext c), (c)) \
+	X(cuCtxSetCurrent, (CUcontext c), (c)) \
+	X(cuCtxGetCurrent, (CUcontext *c), (c)) \
+	X(cuCtxGetDevice, (CUdevice *d), (d)) \
+	X(cuCtxPushCurrent, (CUcontext c), (c)) \
+	X(cuCtxPushCurrent_v2, (CUcontext c), (c)) \
+	X(cuCtxPopCurrent, (CUcontext *c), (c)) \
+	X(cuCtxPopCurrent_v2, (CUcontext *c), (c)) \
+	X(cuCtxSynchronize, (void), ()) \
+	X(cuMemAlloc, (CUdeviceptr_v1 *p, unsigned int n), (p, n)) \
+	X(cuMemAlloc_v2, (CUdeviceptr *p, size_t n), (p, n)) \
+	X(cuMemAllocPitch, (CUdeviceptr_v1 *p, unsigned int *pt, unsigned int w, unsigned int h, unsigned int el), \
+	  (p, pt, w, h, el)) \
+	X(cuMemAllocPitch_v2, (CUdeviceptr *p, size_t *pt, size_t w, size_t h, unsigned int el), (p, pt, w, h, el)) \
+	X(cuMemAllocAsync, (CUdeviceptr *p, size_t n, CUstream s), (p, n, s)) \
+	X(cuMemAllocAsync_ptsz, (CUdeviceptr *p, size_t n, CUstream s), (p, n, s)) \
+	X(cuMemAllocFromPoolAsync, (CUdeviceptr *p, size_t n, CUmemoryPool m, CUstream s), (p, n, m, s)) \
+	X(cuMemAllocFromPoolAsync_ptsz, (CUdeviceptr *p, size_t n, CUmemoryPool m, CUstream s), (p, n, m, s)) \
+	X(cuMemFree, (CUdeviceptr_v1 p), (p)) \
+	X(cuMemFree_v2, (CUdeviceptr p), (p)) \
+	X(cuMemFreeAsync, (CUdeviceptr p, CUstream s), (p, s)) \
+	X(cuMemFreeAsync_ptsz, (CUdeviceptr p, CUstream s), (p, s)) \
+	X(cuMemGetInfo, (unsigned int *f, unsigned int *t), (f, t)) \
+	X(cuMemGetInfo_v2, (size_t *f, size_t *t), (f, t)) \
+	X(cuMemcpy, (CUdeviceptr d, CUdeviceptr s, size_t n), (d, s, n)) \
+	X(cuMemcpyHtoD, (CUdeviceptr_v1 d, const void *s, unsigned int n), (d, s, n)) \
+	X(cuMemcpyHtoD_v2, (CUdeviceptr d, const void *s, size_t n), (d, s, n)) \
+	X(cuMemcpyDtoH, (void *d, CUdeviceptr_v1 s, unsigned int n), (d, s, n)) \
+	X(cuMemcpyDtoH_v2, (void *d, CUdeviceptr s, size_t n), (d, s, n)) \
+	X(cuMemcpyDtoD, (CUdeviceptr_v1 d, CUdeviceptr_v1 s, unsigned int n), (d, s, n)) \
+	X(cuMemcpyDtoD_v2, (CUdeviceptr d, CUdeviceptr s, size_t n), (d, s, n)) \
+	X(cuMemsetD8, (CUdeviceptr_v1 d, unsigned char v, unsigned int n), (d, v, n)) \
+	X(cuMemsetD8_v2, (CUdeviceptr d, unsigned char v, size_t n), (d, v, n)) \
+	X(cuMemsetD32, (CUdeviceptr_v1 d, unsigned int v, unsigned int n), (d, v, n)) \
+	X(cuMemsetD32_v2, (CUdeviceptr d, unsigned int v, size_t n), (d, v, n)) \
+	X(cuMemHostRegister, (void *p, size_t n, unsigned int f), (p, n, f)) \
+	X(cuMemHostRegister_v2, (void *p, size_t n, unsigned int f), (p, n, f)) \
+	X(cuMemHostUnregister, (void *p), (p)) \
+	X(cuMemHostGetDevicePointer, (CUdeviceptr_v1 *d, void *p, unsigned int f), (d, p, f)) \
+	X(cuMemHostGetDevicePointer_v2, (CUdeviceptr *d, void *p, unsigned int f), (d, p, f)) \
+	X(cuPointerGetAttribute, (void *v, CUpointer_attribute a, CUdeviceptr p), (v, a, p)) \
+	X(cuPointerGetAttributes, (unsigned int n, CUpointer_attribute *a, void **v, CUdeviceptr p), (n, a, v, p)) \
+	X(cuMemGetAddressRange, (CUdeviceptr_v1 *b, unsigned int *n, CUdeviceptr_v1 p), (b, n, p)) \
+	X(cuMemGetAddressRange_v2, (CUdeviceptr *b, size_t *n, CUdeviceptr p), (b, n, p)) \
+	X(cuIpcGetMemHandle, (CUipcMemHandle *h, CUdeviceptr p), (h, p)) \
+	X(cuStreamCreate, (CUstream *s, unsigned int f), (s, f)) \
+	X(cuStreamDestroy, (CUstream s), (s)) \
+	X(cuStreamDestroy_v2, (CUstream s), (s)) \
+	X(cuStreamSynchronize, (CUstream s), (s)) \
+	X(cuStreamSynchronize_ptsz, (CUstream s), (s)) \
+	X(cuStreamIsCapturing, (CUstream s, CUstreamCaptureStatus *c), (s, c)) \
+	X(cuStreamIsCapturing_ptsz, (CUstream s, CUstreamCaptureStatus *c), (s, c)) \
+	X(cuEventCreate, (CUevent *e, unsigned int f), (e, f)) \
+	X(cuEventRecord, (CUevent e, CUstream s), (e, s)) \
+	X(cuEventRecord_ptsz, (CUevent e, CUstream s), (e, s)) \
+	X(cuEventQuery, (CUevent e), (e)) \
+	X(cuEventSynchronize, (CUevent e), (e)) \
+	X(cuEventDestroy, (CUevent e), (e)) \
+	X(cuEventDestroy_v2, (CUevent e), (e)) \
+	X(cuMemGetAllocationGranularity, (size_t *g, const CUmemAllocationProp *p, \
+					  CUmemAllocationGranularity_flags f), (g, p, f)) \
+	X(cuMemCreate, (CUmemGenericAllocationHandle *h, size_t n, const CUmemAllocationProp *p, \
+			unsigned long long f), (h, n, p, f)) \
+	X(cuMemRelease, (CUmemGenericAllocationHandle h), (h)) \
+	X(cuMemAddressReserve, (CUdeviceptr *p, size_t n, size_t al, CUdeviceptr a, unsigned long long f), \
+	  (p, n, al, a, f)) \
+	X(cuMemAddressFree, (CUdeviceptr p, size_t n), (p, n)) \
+	X(cuMemMap, (CUdeviceptr p, size_t n, size_t o, CUmemGenericAllocationHandle h, unsigned long long f), \
+	  (p, n, o, h, f)) \
+	X(cuMemUnmap, (CUdeviceptr p, size_t n), (p, n)) \
+	X(cuMemSetAccess, (CUdeviceptr p, size_t n, const CUmemAccessDesc *d, size_t c), (p, n, d, c)) \
+	X(cuMemGetAllocationPropertiesFromHandle, (CUmemAllocationProp *p, CUmemGenericAllocationHandle h), \
+	  (p, h)) \
+	X(cuGetErrorString, (CUresult e, const char **s), (e, s)) \
+	X(cuGetErrorName, (CUresult e, const char **s), (e, s)) \
+	X(cuGetProcAddress, (const char *s, void **f, int v, cuuint64_t fl), (s, f, v, fl)) \
+	X(cuGetProcAddress_v2, (const char *s, void **f, int v, cuuint64_t fl, \
+				CUdriverProcAddressQueryResult *st), (s, f, v, fl, st))
+
+API CUresult fc_cuGetProcAddress(const char *sym, void **pfn, int ver, cuuint64_t flags);
+API CUresult fc_cuGetProcAddress_v2(const char *sym, void **pfn, int ver, cuuint64_t flags,
+				    CUdriverProcAddressQueryResult *st);
+
+/* Thunks: what cuGetProcAddress hands out under FAKECUDA_GPA_THUNKS=1,
+ * the way a driver may hand out internal entry points that are not its
+ * exported symbols.  noipa keeps each a function of its own. */
+#define FC_THUNK(name, params, args) \
+	static __attribute__((noipa)) CUresult th_##name params { return fc_##name args; }
+FC_FUNCS(FC_THUNK)
+#undef FC_THUNK
+
+static const struct export {
+	const char *name;
+	void *fn, *thunk;
+} exports[] = {
+#define FC_ENTRY(name, params, args) { #name, (void *)fc_##name, (void *)th_##name },
+	FC_FUNCS(FC_ENTRY)
+#undef FC_ENTRY
+};
+
+/* the first CUDA version whose cuGetProcAddress(base) gives base_v2 */
+static const struct {
+	const char *base;
+	int v2_from;
+} v2_rules[] = {
+	{ "cuDeviceTotalMem", 3020 },
+	{ "cuCtxCreate", 3020 },
+	{ "cuMemAlloc", 3020 },
+	{ "cuMemAllocPitch", 3020 },
+	{ "cuMemFree", 3020 },
+	{ "cuMemGetInfo", 3020 },
+	{ "cuMemGetAddressRange", 3020 },
+	{ "cuMemHostGetDevicePointer", 3020 },
+	{ "cuMemcpyHtoD", 3020 },
+	{ "cuMemcpyDtoH", 3020 },
+	{ "cuMemcpyDtoD", 3020 },
+	{ "cuMemsetD8", 3020 },
+	{ "cuMemsetD32", 3020 },
+	/* cuda.h switched these at API version 4000, not 3020 */
+	{ "cuCtxDestroy", 4000 },
+	{ "cuCtxPushCurrent", 4000 },
+	{ "cuCtxPopCurrent", 4000 },
+	{ "cuStreamDestroy", 4000 },
+	{ "cuEventDestroy", 4000 },
+	{ "cuMemHostRegister", 6050 },
+	{ "cuDevicePrimaryCtxRelease", 11000 },
+	{ "cuGetProcAddress", 12000 },
+};
+
+/* bases with a per-thread-default-stream (_ptsz) variant */
+static const char *const ptsz_bases[] = {
+	"cuMemAllocAsync", "cuMemAllocFromPoolAsync", "cuMemFreeAsync",
+	"cuStreamSynchronize", "cuStreamIsCapturing", "cuEventRecord",
+};
+
+static const struct export *export_find(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(exports) / sizeof(exports[0]); i++)
+		if (!strcmp(exports[i].name, name))
+			return &exports[i];
+	return NULL;
+}
+
+/* No cuInit needed: cudart finds cuInit itself this way. */
+static CUresult gpa(const char *sym, void **pfn, int ver, cuuint64_t flags, CUdriverProcAddressQueryResult *st)
+{
+	const struct export *x;
+	const char *suffix = "";
+	char name[128];
+	size_t i;
+
+	atomic_fetch_add(&gpa_calls, 1);
+	if (st)
+		*st = CU_GET_PROC_ADDRESS_SYMBOL_NOT_FOUND;
+	if (!sym || !pfn || (flags & ~(cuuint64_t)(CU_GET_PROC_ADDRESS_LEGACY_STREAM |
+						   CU_GET_PROC_ADDRESS_PER_THREAD_DEFAULT_STREAM)))
+		return CUDA_ERROR_INVALID_VALUE;
+	*pfn = NULL;
+	for (i = 0; i < sizeof(v2_rules) / sizeof(v2_rules[0]); i++)
+		if (!strcmp(v2_rules[i].base, sym) && ver >= v2_rules[i].v2_from)
+			suffix = "_v2";
+	if (flags & CU_GET_PROC_ADDRESS_PER_THREAD_DEFAULT_STREAM)
+		for (i = 0; i < sizeof(ptsz_bases) / sizeof(ptsz_bases[0]); i++)
+			if (!strcmp(ptsz_bases[i], sym))
+				suffix = "_ptsz";
+	if ((size_t)snprintf(name, sizeof(name), "%s%s", sym, suffix) >= sizeof(name) || !(x = export_find(name)))
+		return CUDA_ERROR_NOT_FOUND;
+	*pfn = fake_env_flag("FAKECUDA_GPA_THUNKS") ? x->thunk : x->fn;
+	if (st)
+		*st = CU_GET_PROC_ADDRESS_SUCCESS;
+	return CUDA_SUCCESS;
+}
+
+API CUresult fc_cuGetProcAddress(const char *sym, void **pfn, int ver, cuuint64_t flags)
+{
+	return gpa(sym, pfn, ver, flags, NULL);
+}
+
+API CUresult fc_cuGetProcAddress_v2(const char *sym, void **pfn, int ver, cuuint64_t flags,
+				    CUdriverProcAddressQueryResult *st)
+{
+	return gpa(sym, pfn, ver, flags, st);
+}
+
+/* export fc_NAME as NAME */
+#define FC_EXPORT(name, params, args) \
+	extern CUresult name params __attribute__((alias("fc_" #name), visibility("default")));
+FC_FUNCS(FC_EXPORT)
+#undef FC_EXPORT
+
+/* ---- for tests ---- */
+
+/* exported even where the build hides symbols by default */
+#define TEST_API __attribute__((visibility("default")))
+
+TEST_API unsigned long long fakecuda_vram_used(int dev)
+{
+	unsigned long long n = 0;
+
+	pthread_mutex_lock(&lk);
+	if (dev >= 0 && dev < MAXDEV)
+		n = used[dev];
+	pthread_mutex_unlock(&lk);
+	return n;
+}
+
+TEST_API int fakecuda_live_allocs(void)
+{
+	int n;
+
+	pthread_mutex_lock(&lk);
+	n = rec_count(M_DEV, NULL);
+	pthread_mutex_unlock(&lk);
+	return n;
+}
+
+TEST_API int fakecuda_vmm_handles(void)
+{
+	struct vmm *v;
+	int n = 0;
+
+	pthread_mutex_lock(&lk);
+	for (v = vmms; v; v = v->next)
+		n++;
+	pthread_mutex_unlock(&lk);
+	return n;
+}
+
+TEST_API int fakecuda_registered_ranges(void)
+{
+	int n;
+
+	pthread_mutex_lock(&lk);
+	n = rec_count(M_HOST, NULL);
+	pthread_mutex_unlock(&lk);
+	return n;
+}
+
+TEST_API unsigned long long fakecuda_registered_bytes(void)
+{
+	unsigned long long b = 0;
+
+	pthread_mutex_lock(&lk);
+	rec_count(M_HOST, &b);
+	pthread_mutex_unlock(&lk);
+	return b;
+}
+
+TEST_API unsigned long long fakecuda_host_vmm_bytes(void)
+{
+	unsigned long long b;
+
+	pthread_mutex_lock(&lk);
+	b = host_vmm;
+	pthread_mutex_unlock(&lk);
+	return b;
+}
+
+TEST_API int fakecuda_is_registered(const void *p)
+{
+	int r;
+
+	pthread_mutex_lock(&lk);
+	r = rec_at((uintptr_t)p, M_HOST) != NULL;
+	pthread_mutex_unlock(&lk);
+	return r;
+}
+
+TEST_API void fakecuda_set_capturing(void *stream, int on)
+{
+	pthread_mutex_lock(&lk);
+	if (!on)
+		pset_del(&capturing, stream);
+	else if (!pset_has(&capturing, stream) && pset_add(&capturing, stream) < 0)
+		fprintf(stderr, "fakecuda: out of memory in fakecuda_set_capturing\n");
+	pthread_mutex_unlock(&lk);
+}
+
+TEST_API int fakecuda_gpa_calls(void)
+{
+	return atomic_load(&gpa_calls);
+}
