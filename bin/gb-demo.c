@@ -76,7 +76,7 @@ static void check(CUresult e, const char *what)
 
 static void usage(void)
 {
-	gb_die_usage("gb-demo [-s size] [-c chunk]");
+	gb_die_usage("gb-demo [-h] [-s size] [-c chunk]");
 }
 
 struct chunk {
@@ -169,6 +169,11 @@ int main(int argc, char **argv)
 	gb_log_setup("gb-demo", GB_LOG_WARN, -1);
 	while ((c = getopt(argc, argv, "s:c:h")) != -1) {
 		switch (c) {
+		case 'h':
+			printf("usage: gb-demo [-h] [-s size] [-c chunk]\n"
+			       "Fill and check SIZE (default: twice $GB_VRAM_LIMIT) of GPU memory in CHUNK pieces\n"
+			       "(default 256M), then show where GreenBoost placed it.  See gb-demo(1).\n");
+			return 0;
 		case 's':
 			if (gb_size_parse(optarg, &total, &why) < 0 || !total)
 				gb_die_usage("gb-demo -s: invalid size '%s'%s%s", optarg, why ? ": " : "", why ? why : "");

@@ -2,7 +2,7 @@
  * Configuration: one table lists every key with its type, default and
  * bounds.  The file parser, the GB_* environment, gb-run's options, its
  * --help and the man page all follow it (tests/bats/docs.bats checks the
- * documents against `gb-run --list-keys`).
+ * documents against `gb-run --print-config`).
  */
 #include <ctype.h>
 #include <errno.h>

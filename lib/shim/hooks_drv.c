@@ -19,7 +19,7 @@ static int t1_alloc(struct gb_t1 *t, CUdeviceptr *out)
 
 CUresult gbw_cuMemAlloc_v2(CUdeviceptr *p, size_t size)
 {
-	struct gb_t1 t = { .fn = t1_alloc, .size = size, .t2_ok = 1 };
+	struct gb_t1 t = { .fn = t1_alloc, .api = "cuMemAlloc", .size = size };
 	int dev;
 
 	gb_ready();
@@ -38,7 +38,7 @@ static int t1_pitch(struct gb_t1 *t, CUdeviceptr *out)
 
 CUresult gbw_cuMemAllocPitch_v2(CUdeviceptr *p, size_t *pitch, size_t w, size_t h, unsigned int elem)
 {
-	struct gb_t1 t = { .fn = t1_pitch, .width = w, .height = h, .pitch = pitch, .elem = elem, .t2_ok = 1 };
+	struct gb_t1 t = { .fn = t1_pitch, .api = "cuMemAllocPitch", .width = w, .height = h, .pitch = pitch, .elem = elem };
 	size_t row = (w + PITCH_ALIGN - 1) & ~(size_t)(PITCH_ALIGN - 1);
 	int dev;
 
@@ -67,7 +67,7 @@ static CUresult alloc_async(CUdeviceptr *p, size_t size, CUmemoryPool pool, CUst
 {
 	CUresult (*capturing)(CUstream, CUstreamCaptureStatus *) =
 		ptsz ? R.cuStreamIsCapturing_ptsz : R.cuStreamIsCapturing;
-	struct gb_t1 t = { .fn = t1_async, .size = size, .stream = s, .pool = pool, .real = real, .t2_ok = 1 };
+	struct gb_t1 t = { .fn = t1_async, .api = ptsz ? "cuMemAllocAsync_ptsz" : "cuMemAllocAsync", .size = size, .stream = s, .pool = pool, .real = real };
 	CUstreamCaptureStatus cs = CU_STREAM_CAPTURE_STATUS_NONE;
 	CUdeviceptr dummy;
 	int dev;

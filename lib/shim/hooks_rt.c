@@ -43,7 +43,7 @@ static int t1_rt_malloc(struct gb_t1 *t, CUdeviceptr *out)
 cudaError_t gbw_cudaMalloc(void **p, size_t size)
 {
 	cudaError_t (*real)(void **, size_t) = RT(cudaMalloc);
-	struct gb_t1 t = { .fn = t1_rt_malloc, .size = size, .real = (void *)real, .t2_ok = 1 };
+	struct gb_t1 t = { .fn = t1_rt_malloc, .api = "cudaMalloc", .size = size, .real = (void *)real };
 	int dev, e;
 
 	gb_ready();
@@ -70,7 +70,7 @@ static int t1_rt_pitch(struct gb_t1 *t, CUdeviceptr *out)
 cudaError_t gbw_cudaMallocPitch(void **p, size_t *pitch, size_t w, size_t h)
 {
 	cudaError_t (*real)(void **, size_t *, size_t, size_t) = RT(cudaMallocPitch);
-	struct gb_t1 t = { .fn = t1_rt_pitch, .width = w, .height = h, .pitch = pitch, .real = (void *)real, .t2_ok = 1 };
+	struct gb_t1 t = { .fn = t1_rt_pitch, .api = "cudaMallocPitch", .width = w, .height = h, .pitch = pitch, .real = (void *)real };
 	size_t row = (w + PITCH_ALIGN - 1) & ~(size_t)(PITCH_ALIGN - 1);
 	int dev, e;
 
@@ -100,7 +100,7 @@ static cudaError_t rt_malloc_async(void **p, size_t size, cudaStream_t s, int pt
 {
 	CUresult (*capturing)(CUstream, CUstreamCaptureStatus *) =
 		ptsz ? R.cuStreamIsCapturing_ptsz : R.cuStreamIsCapturing;
-	struct gb_t1 t = { .fn = t1_rt_async, .size = size, .stream = s, .real = (void *)real, .t2_ok = 1 };
+	struct gb_t1 t = { .fn = t1_rt_async, .api = ptsz ? "cudaMallocAsync_ptsz" : "cudaMallocAsync", .size = size, .stream = s, .real = (void *)real };
 	CUstreamCaptureStatus cs = CU_STREAM_CAPTURE_STATUS_NONE;
 	int dev, e;
 

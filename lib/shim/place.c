@@ -316,6 +316,7 @@ static void commit(struct gb_dev *d, struct gb_rec *r, int tier, size_t size)
 
 static int t2_alloc(int devi, struct gb_dev *d, struct gb_t1 *t1, CUdeviceptr *out)
 {
+	static _Atomic int told;
 	size_t size = t1->size;
 	struct gb_hostmem hm;
 	CUdeviceptr dptr = 0;
@@ -379,8 +380,10 @@ static int t2_alloc(int devi, struct gb_dev *d, struct gb_t1 *t1, CUdeviceptr *o
 	}
 	pthread_mutex_unlock(&g.lock);
 	gb_status_dirty();
-	gb_debug("T2: %s for device %d at 0x%llx (%s)", gb_size_human(size, s, sizeof(s)), devi,
-		 (unsigned long long)dptr, hm.hugetlb ? "hugetlb" : "thp");
+	if (!atomic_exchange(&told, 1))
+		gb_info("device %d: VRAM limit reached, placing large allocations in pinned host memory (T2)", devi);
+	gb_debug("%s: %s in T2 (%s) for device %d at 0x%llx", t1->api, gb_size_human(size, s, sizeof(s)),
+		 hm.hugetlb ? "hugetlb" : "thp", devi, (unsigned long long)dptr);
 	if (t1->pitch)
 		*t1->pitch = (t1->width + PITCH_ALIGN - 1) & ~(size_t)(PITCH_ALIGN - 1);
 	*out = dptr;
@@ -400,6 +403,8 @@ int gb_alloc(int devi, struct gb_t1 *t1, CUdeviceptr *out)
 		r = t1->fn(t1, out);
 		if (r == CUDA_SUCCESS) {
 			commit(d, rec_new(*out, size, devi, 0, GB_K_MEM), 0, size);
+			gb_debug("%s: %zu bytes in T1 for device %d at 0x%llx", t1->api, size, devi,
+				 (unsigned long long)*out);
 			return r;
 		}
 		pthread_mutex_lock(&g.lock);
@@ -408,11 +413,6 @@ int gb_alloc(int devi, struct gb_t1 *t1, CUdeviceptr *out)
 		if (r != CUDA_ERROR_OUT_OF_MEMORY)
 			return r;
 		gb_debug("device %d has no VRAM left for %zu bytes: trying T2", devi, size);
-	}
-	if (!t1->t2_ok) {
-		refuse(devi, d, -1, size, "VRAM limit reached and this allocation cannot live in host memory "
-		       "(stream capture); raise vram_limit");
-		return CUDA_ERROR_OUT_OF_MEMORY;
 	}
 	return t2_alloc(devi, d, t1, out);
 }

@@ -211,13 +211,13 @@ GB_HIDDEN size_t gb_ptrmap_live(struct gb_ptrmap *m);
  * driver and the runtime). */
 struct gb_t1 {
 	int (*fn)(struct gb_t1 *t, CUdeviceptr *out);
+	const char *api;        /* for the debug log: which hook placed it */
 	size_t size, width, height;
 	size_t *pitch;
 	unsigned int elem;
 	CUstream stream;
 	CUmemoryPool pool;
 	void *real;
-	int t2_ok;              /* 0: never place this one in T2 (stream capture) */
 };
 
 GB_HIDDEN struct gb_dev *gb_dev_get(int dev);

@@ -1,0 +1,209 @@
+#!/usr/bin/env bats
+# The documents against the programs: man pages render cleanly, every
+# configuration key is documented where it should be, every status-file
+# key is explained, and gb-run's SYNOPSIS is its usage line.
+
+setup() {
+	top=$(cd "$BATS_TEST_DIRNAME/../.." && pwd)
+	gbrun=$top/bin/gb-run
+	man1=$top/man/gb-run.1
+	conf5=$top/man/greenboost.conf.5
+	overview7=$top/man/greenboost.7
+	etcconf=$top/etc/greenboost.conf
+	[ -x "$gbrun" ] || skip "bin/gb-run is not built (run make)"
+	# "env -u" for every GB_ variable inherited, so that none sways gb-run
+	unset_gb=()
+	local v
+	for v in $(env | sed -n 's/^\(GB_[A-Za-z0-9_]*\)=.*/\1/p'); do
+		unset_gb+=(-u "$v")
+	done
+}
+
+# "key<TAB>default" for every key, as gb-run -p prints them with no file
+# and no GB_ variables
+keys_and_defaults() {
+	env "${unset_gb[@]}" GB_CONFIG=/dev/null "$gbrun" -p |
+		sed -n 's/^\([a-z0-9_]*\) = \(.*\)	# default$/\1	\2/p'
+}
+
+@test "the man pages are all there" {
+	for f in gb-run.1 gb-demo.1 greenboost.conf.5 greenboost.7; do
+		[ -f "$top/man/$f" ] || { echo "missing man/$f"; return 1; }
+	done
+}
+
+@test "every man page renders without warnings (man)" {
+	command -v man >/dev/null || skip "man is not installed (Debian: apt-get install man-db)"
+	local f err bad=0
+	for f in "$top"/man/*.[1-8]; do
+		err=$(LC_ALL=C.UTF-8 MANWIDTH=80 man --warnings -E UTF-8 -l "$f" 2>&1 >/dev/null)
+		if [ -n "$err" ]; then
+			echo "${f#"$top"/}:"
+			echo "$err"
+			bad=1
+		fi
+	done
+	[ "$bad" -eq 0 ]
+}
+
+@test "every man page passes mandoc -T lint" {
+	command -v mandoc >/dev/null || skip "mandoc is not installed (Debian: apt-get install mandoc)"
+	local f err bad=0
+	for f in "$top"/man/*.[1-8]; do
+		# style-level notes about cross-references to pages not yet
+		# installed are not errors; warnings and worse are
+		err=$(mandoc -T lint -W warning "$f" 2>&1)
+		if [ -n "$err" ]; then
+			echo "$err"
+			bad=1
+		fi
+	done
+	[ "$bad" -eq 0 ]
+}
+
+@test "gb-run -p lists keys" {
+	run keys_and_defaults
+	[ "$status" -eq 0 ]
+	[ "${#lines[@]}" -ge 10 ]
+}
+
+@test "every key is a tag in greenboost.conf(5)" {
+	local k d bad=0
+	while IFS='	' read -r k d; do
+		if ! grep -Eq "^\.It Ic $k( |\$)" "$conf5"; then
+			echo "greenboost.conf.5 has no '.It Ic $k'"
+			bad=1
+		fi
+	done < <(keys_and_defaults)
+	[ "$bad" -eq 0 ]
+}
+
+@test "greenboost.conf(5) documents no key that does not exist" {
+	local k bad=0 known
+	known=$(keys_and_defaults | cut -f1)
+	for k in $(sed -n 's/^\.It Ic \([a-z0-9_]*\).*/\1/p' "$conf5"); do
+		if ! grep -qxF "$k" <<<"$known"; then
+			echo "greenboost.conf.5 documents unknown key $k"
+			bad=1
+		fi
+	done
+	[ "$bad" -eq 0 ]
+}
+
+@test "every key is an option in gb-run(1)" {
+	local k d opt bad=0
+	while IFS='	' read -r k d; do
+		opt=${k//_/-}
+		if ! grep -Eq "^\.It Fl \\\\-$opt( |\$)" "$man1"; then
+			echo "gb-run.1 has no '.It Fl \\-$opt'"
+			bad=1
+		fi
+		if ! grep -qF "GB_${k^^}" "$man1"; then
+			echo "gb-run.1 does not name GB_${k^^}"
+			bad=1
+		fi
+	done < <(keys_and_defaults)
+	[ "$bad" -eq 0 ]
+}
+
+@test "every key is in etc/greenboost.conf as '#key = default'" {
+	local k d want bad=0
+	while IFS='	' read -r k d; do
+		want="#$k = $d"
+		want=${want%" "} # an empty default: "#log_file ="
+		if ! sed 's/[[:space:]]*$//' "$etcconf" | grep -qxF "$want"; then
+			echo "etc/greenboost.conf lacks the line '$want'"
+			bad=1
+		fi
+	done < <(keys_and_defaults)
+	[ "$bad" -eq 0 ]
+}
+
+@test "etc/greenboost.conf names no key that does not exist" {
+	local k bad=0 known
+	known=$(keys_and_defaults | cut -f1)
+	for k in $(sed -n 's/^#\([a-z0-9_]*\) =.*/\1/p' "$etcconf"); do
+		if ! grep -qxF "$k" <<<"$known"; then
+			echo "etc/greenboost.conf names unknown key $k"
+			bad=1
+		fi
+	done
+	[ "$bad" -eq 0 ]
+}
+
+# every key of a status file (argument) is a tag in greenboost(7), the
+# device keys written as devN.KEY
+check_status_keys() {
+	local k bad=0 words
+	words=$(grep '^\.It ' "$overview7" | tr ' ' '\n')
+	for k in $(cut -f1 "$1" | sed 's/^dev[0-9][0-9]*\./devN./' | sort -u); do
+		if ! grep -qxF "$k" <<<"$words"; then
+			echo "greenboost.7 has no '.It' for status key $k"
+			bad=1
+		fi
+	done
+	[ "$bad" -eq 0 ]
+}
+
+@test "every status-file key is explained in greenboost(7)" {
+	local full=$top/tests/fuzz/corpus/status/full
+	[ -f "$full" ]
+	# the corpus file holds every key, the t3 ones included
+	grep -q '^dev0\.t3_peak	' "$full"
+	check_status_keys "$full"
+}
+
+@test "every key of a real status file is explained in greenboost(7)" {
+	command -v python3 >/dev/null || skip "python3 is needed to drive the CUDA test double"
+	local script=$BATS_TEST_TMPDIR/snap.py out=$BATS_TEST_TMPDIR/real.status
+	# allocate through the shim and the test double, and copy the status
+	# file once the device keys are in it
+	cat >"$script" <<-'EOF'
+		import ctypes, os, shutil, sys, time
+		cu = ctypes.CDLL("libcuda.so.1")
+		dev, ctx, p = ctypes.c_int(), ctypes.c_void_p(), ctypes.c_uint64()
+		assert cu.cuInit(0) == 0
+		assert cu.cuDeviceGet(ctypes.byref(dev), 0) == 0
+		assert cu.cuCtxCreate_v2(ctypes.byref(ctx), 0, dev) == 0
+		for i in range(3):
+		    assert cu.cuMemAlloc_v2(ctypes.byref(p), 64 << 20) == 0
+		path = os.path.join(os.environ["GB_RUN_DIR"], "%d.status" % os.getpid())
+		for i in range(200):
+		    time.sleep(0.05)
+		    try:
+		        text = open(path).read()
+		    except OSError:
+		        continue
+		    if "\ndev0.refused\t" in text:
+		        shutil.copy(path, sys.argv[1])
+		        sys.exit(0)
+		sys.exit(1)
+	EOF
+	run env "${unset_gb[@]}" -u LD_PRELOAD GB_CONFIG=/dev/null GB_RUN_DIR="$BATS_TEST_TMPDIR/run" \
+		GB_CUDA_LIB="$top/tests/doubles/libcuda.so.1" LD_LIBRARY_PATH="$top/tests/doubles" \
+		"$gbrun" --status-interval 50ms --vram-limit 128M --kv-reserve 0 python3 "$script" "$out"
+	[ "$status" -eq 0 ]
+	# one allocation spilled to T2, so every tier's keys are there
+	grep -q '^dev0\.t2_count	1$' "$out"
+	grep -q '^dev0\.t3_bytes	' "$out"
+	check_status_keys "$out"
+}
+
+@test "the SYNOPSIS of gb-run(1) is gb-run's usage line" {
+	local usage synopsis
+	usage=$("$gbrun" --help | head -n 1)
+	usage=${usage#usage: }
+	if command -v man >/dev/null; then
+		synopsis=$(LC_ALL=C MANWIDTH=200 man -E ascii -l "$man1" 2>/dev/null)
+	elif command -v mandoc >/dev/null; then
+		synopsis=$(mandoc -T ascii -O width=200 "$man1")
+	else
+		skip "neither man nor mandoc is installed"
+	fi
+	synopsis=$(sed 's/.\x08//g' <<<"$synopsis" | awk '/^SYNOPSIS/ { getline; print; exit }' |
+		sed 's/^[[:space:]]*//; s/[[:space:]]*$//')
+	echo "usage:    $usage"
+	echo "synopsis: $synopsis"
+	[ -n "$usage" ]
+	[ "$synopsis" = "$usage" ]
+}
