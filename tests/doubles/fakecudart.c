@@ -27,7 +27,7 @@
 
 #define CUDA_VERSION_ASKED 13000
 #define MAXDEV 8
-#define PROPS_SIZE 1032         /* bytes of cudaDeviceProp this double fills */
+#define PROPS_SIZE 1008         /* sizeof(struct cudaDeviceProp) in CUDA 12 and 13 */
 
 /* runtime codes not (yet) in cuabi.h */
 #define cudaErrorInvalidMemcpyDirection 21
