@@ -67,12 +67,14 @@ install: all
 	[ -e $(DESTDIR)$(SYSCONFDIR)/greenboost/greenboost.conf ] || \
 		install -m 644 etc/greenboost.conf $(DESTDIR)$(SYSCONFDIR)/greenboost/greenboost.conf
 	install -m 644 etc/tmpfiles.d/greenboost.conf $(DESTDIR)$(LIBDIR)/tmpfiles.d/greenboost.conf
+	install -d $(DESTDIR)$(DATADIR)/bash-completion/completions
+	install -m 644 share/bash-completion/completions/gb-run $(DESTDIR)$(DATADIR)/bash-completion/completions/gb-run
 	@# status files of every user's processes, like /tmp (tmpfiles.d recreates it at boot)
 	-[ -n "$(DESTDIR)" ] || install -d -m 1777 /run/greenboost
 
 uninstall:
 	rm -f $(addprefix $(DESTDIR)$(BINDIR)/,$(notdir $(PROGS))) $(DESTDIR)$(PKGLIBDIR)/$(notdir $(SHIM))
-	rm -f $(DESTDIR)$(LIBDIR)/tmpfiles.d/greenboost.conf
+	rm -f $(DESTDIR)$(LIBDIR)/tmpfiles.d/greenboost.conf $(DESTDIR)$(DATADIR)/bash-completion/completions/gb-run
 	for m in $(MAN); do rm -f $(DESTDIR)$(MANDIR)/man$${m##*.}/$${m##*/}; done
 	-rmdir $(DESTDIR)$(PKGLIBDIR)
 
