@@ -167,13 +167,6 @@ GB_ALIAS(CUresult, cuMemFreeAsync_ptsz, (CUdeviceptr, CUstream));
 
 /* ---- what size the device is ---- */
 
-static void note_query(void)
-{
-	pthread_mutex_lock(&g.lock);
-	gb_phase_event(GB_EV_QUERY, gb_now_ms());
-	pthread_mutex_unlock(&g.lock);
-}
-
 CUresult gbw_cuMemGetInfo_v2(size_t *free_b, size_t *total_b)
 {
 	uint64_t f, t;
@@ -187,7 +180,7 @@ CUresult gbw_cuMemGetInfo_v2(size_t *free_b, size_t *total_b)
 	if (e != CUDA_SUCCESS || gb_depth || !g.enabled || !free_b || !total_b || gb_current_device(&dev) < 0 ||
 	    !gb_dev_get(dev))
 		return e;
-	note_query();
+	gb_phase_query();
 	gb_report(dev, *free_b, 1, &f, &t);
 	*free_b = f;
 	*total_b = t;

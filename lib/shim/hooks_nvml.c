@@ -67,9 +67,7 @@ static int figures(nvmlDevice_t nd, unsigned long long phys_free, uint64_t *f, u
 	dev = cuda_ordinal(nd);
 	if (dev < 0 || !gb_dev_get(dev))
 		return -1;
-	pthread_mutex_lock(&g.lock);
-	gb_phase_event(GB_EV_QUERY, gb_now_ms());
-	pthread_mutex_unlock(&g.lock);
+	gb_phase_query();
 	gb_report(dev, phys_free, 1, f, t);
 	return 0;
 }

@@ -213,9 +213,7 @@ cudaError_t gbw_cudaMemGetInfo(size_t *free_b, size_t *total_b)
 	if (e != cudaSuccess || gb_depth || !g.enabled || !free_b || !total_b || !RT(cudaGetDevice) ||
 	    RT(cudaGetDevice)(&dev) != cudaSuccess || !gb_dev_get(dev))
 		return e;
-	pthread_mutex_lock(&g.lock);
-	gb_phase_event(GB_EV_QUERY, gb_now_ms());
-	pthread_mutex_unlock(&g.lock);
+	gb_phase_query();
 	gb_report(dev, *free_b, 1, &f, &t);
 	*free_b = f;
 	*total_b = t;

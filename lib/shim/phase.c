@@ -59,3 +59,11 @@ void gb_phase_event(int what, uint64_t now)
 		break;
 	}
 }
+
+/* a memory-size query, from any of the APIs that answer one */
+void gb_phase_query(void)
+{
+	pthread_mutex_lock(&g.lock);
+	gb_phase_event(GB_EV_QUERY, gb_now_ms());
+	pthread_mutex_unlock(&g.lock);
+}

@@ -254,6 +254,7 @@ GB_HIDDEN void gb_hostmem_free(struct gb_hostmem *m);
 GB_HIDDEN void gb_phase_event(int what, uint64_t now);
 enum { GB_EV_ALLOC, GB_EV_FREE, GB_EV_QUERY, GB_EV_TICK };
 GB_HIDDEN void gb_phase_set(int phase, uint64_t now);
+GB_HIDDEN void gb_phase_query(void); /* takes g.lock */
 
 /* ---- statusd.c ---- */
 GB_HIDDEN void gb_status_start(void);
