@@ -220,6 +220,8 @@ int main(int argc, char **argv)
 	}
 
 	if (!conf.enable) {
+		/* a shim inherited through LD_PRELOAD must hear it too */
+		put_env(dry, "GB_ENABLE", "off");
 		if (dry)
 			return 0;
 		goto run;

@@ -23,6 +23,7 @@ typedef struct CUstream_st *CUstream;
 typedef struct CUevent_st *CUevent;
 typedef struct CUmemPoolHandle_st *CUmemoryPool;
 typedef unsigned long long CUmemGenericAllocationHandle;
+typedef void (*CUhostFn)(void *userData);
 
 enum {
 	CUDA_SUCCESS = 0,

@@ -18,9 +18,9 @@ tests/unit/t-%: tests/unit/t-%.c lib/libgb.a tests/tap.h
 	$(QUIET) CC $@
 	$(Q)$(CC) $(TEST_CFLAGS) -o $@ $< lib/libgb.a -lpthread
 
-tests/unit/t-ptrmap: tests/unit/t-ptrmap.c lib/shim/ptrmap.o tests/tap.h
+tests/unit/t-ptrmap: tests/unit/t-ptrmap.c lib/shim/ptrmap.o lib/libgb.a tests/tap.h
 	$(QUIET) CC $@
-	$(Q)$(CC) $(TEST_CFLAGS) -o $@ $< lib/shim/ptrmap.o -lpthread
+	$(Q)$(CC) $(TEST_CFLAGS) -o $@ $< lib/shim/ptrmap.o lib/libgb.a -lpthread
 
 # our ABI declarations against the toolkit's own headers
 tests/unit/t-cuabi: tests/unit/t-cuabi.c tests/unit/cuabi-ours.c tests/unit/cuabi-list.h lib/cuabi.h tests/tap.h
@@ -47,6 +47,15 @@ tests/doubles/selftest: tests/doubles/selftest.c tests/doubles/libcuda.so.1
 tests/shim/lib%.so: tests/shim/lib%.c
 	$(QUIET) CC $@
 	$(Q)$(CC) $(TEST_CFLAGS) -shared -o $@ $< -ldl
+
+# the plugin brings its own cudart; the program that loads it links none
+tests/shim/libplugin.so: tests/shim/libplugin.c tests/doubles/libcudart.so.13
+	$(QUIET) CC $@
+	$(Q)$(CC) $(TEST_CFLAGS) -shared -o $@ $< -Ltests/doubles -l:libcudart.so.13
+
+tests/shim/t-plugin: tests/shim/t-plugin.c tests/shim/common.h lib/libgb.a tests/doubles/libcuda.so.1 tests/tap.h
+	$(QUIET) CC $@
+	$(Q)$(CC) $(TEST_CFLAGS) -o $@ $< lib/libgb.a -Ltests/doubles -l:libcuda.so.1 -lpthread -ldl
 
 tests/shim/t-%: tests/shim/t-%.c tests/shim/common.h lib/libgb.a $(DOUBLES) tests/tap.h
 	$(QUIET) CC $@

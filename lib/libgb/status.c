@@ -395,24 +395,31 @@ char *gb_status_path(const char *dir, pid_t pid, char *buf, size_t n)
 
 int gb_status_write(const char *dir, const struct gb_status *st)
 {
-	char tmp[GB_PATH_MAX + 64], path[GB_PATH_MAX + 64], text[STATUS_MAX];
-	int len = gb_status_format(st, text, sizeof(text)), fd, e;
+	char tmp[GB_PATH_MAX + 64], path[GB_PATH_MAX + 64], *text;
+	int len, fd = -1, e;
 	ssize_t w, off = 0;
 
+	/* on the heap: the first write runs on an application thread */
+	text = malloc(STATUS_MAX);
+	if (!text)
+		return -1;
+	len = gb_status_format(st, text, STATUS_MAX);
 	if (len < 0) {
+		free(text);
 		errno = EOVERFLOW;
 		return -1;
 	}
-	snprintf(tmp, sizeof(tmp), "%s/.%d.status.tmp", dir, (int)st->pid);
+	/* an unpredictable name in a directory every user can write to */
+	snprintf(tmp, sizeof(tmp), "%s/.%d.status.XXXXXX", dir, (int)st->pid);
 	gb_status_path(dir, st->pid, path, sizeof(path));
-	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
-	if (fd < 0 && errno == EEXIST) {
-		/* ours from an earlier, interrupted write (same pid) */
-		if (unlink(tmp) == 0)
-			fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
-	}
-	if (fd < 0)
+	fd = mkostemp(tmp, O_CLOEXEC);
+	if (fd < 0) {
+		e = errno;
+		free(text);
+		errno = e;
 		return -1;
+	}
+	fchmod(fd, 0644);
 	while (off < len) {
 		w = write(fd, text + off, (size_t)(len - off));
 		if (w < 0) {
@@ -426,26 +433,39 @@ int gb_status_write(const char *dir, const struct gb_status *st)
 		fd = -1;
 		goto fail;
 	}
-	if (rename(tmp, path) < 0) {
-		fd = -1;
+	fd = -1;
+	/* fails (EPERM) where someone else's file squats the name: no status */
+	if (rename(tmp, path) < 0)
 		goto fail;
-	}
+	free(text);
 	return 0;
 fail:
 	e = errno;
 	if (fd >= 0)
 		close(fd);
 	unlink(tmp);
+	free(text);
 	errno = e;
 	return -1;
 }
 
 int gb_status_read(const char *path, struct gb_status *st, struct gb_err *err)
 {
+	struct stat sb;
 	size_t len;
-	char *t = gb_read_file(path, STATUS_MAX, &len);
+	char *t;
 	int r;
 
+	/* a file in the shared directory speaks only for its owner */
+	if (lstat(path, &sb) < 0) {
+		snprintf(err->msg, sizeof(err->msg), "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (!S_ISREG(sb.st_mode)) {
+		snprintf(err->msg, sizeof(err->msg), "%s: not a regular file", path);
+		return -1;
+	}
+	t = gb_read_file(path, STATUS_MAX, &len);
 	if (!t) {
 		snprintf(err->msg, sizeof(err->msg), "%s: %s", path,
 			 errno == EFBIG ? "larger than 64 KiB" : strerror(errno));
@@ -458,18 +478,30 @@ int gb_status_read(const char *path, struct gb_status *st, struct gb_err *err)
 
 		snprintf(m, sizeof(m), "%s", err->msg);
 		snprintf(err->msg, sizeof(err->msg), "%s: %s", path, m);
+		return -1;
 	}
-	return r;
+	if (sb.st_uid != st->uid && sb.st_uid != 0) {
+		snprintf(err->msg, sizeof(err->msg), "%s: owned by uid %u but claims uid %u", path,
+			 (unsigned)sb.st_uid, (unsigned)st->uid);
+		return -1;
+	}
+	return 0;
 }
 
 int gb_status_is_stale(const struct gb_status *st)
 {
+	char proc[32];
+	struct stat sb;
 	uint64_t t;
 
 	if (kill(st->pid, 0) < 0 && errno == ESRCH)
 		return 1;
+	/* the pid was reused: another start time, or another user */
 	t = gb_proc_starttime(st->pid);
-	return t && st->starttime && t != st->starttime;
+	if (t && st->starttime && t != st->starttime)
+		return 1;
+	snprintf(proc, sizeof(proc), "/proc/%d", (int)st->pid);
+	return stat(proc, &sb) == 0 && sb.st_uid != st->uid;
 }
 
 static int usable_dir(const char *dir)

@@ -69,15 +69,17 @@ static CUresult alloc_async(CUdeviceptr *p, size_t size, CUmemoryPool pool, CUst
 		ptsz ? R.cuStreamIsCapturing_ptsz : R.cuStreamIsCapturing;
 	struct gb_t1 t = { .fn = t1_async, .api = ptsz ? "cuMemAllocAsync_ptsz" : "cuMemAllocAsync", .size = size, .stream = s, .pool = pool, .real = real };
 	CUstreamCaptureStatus cs = CU_STREAM_CAPTURE_STATUS_NONE;
-	CUdeviceptr dummy;
 	int dev;
 
 	if (unlikely(!real))
 		return CUDA_ERROR_NOT_INITIALIZED;
-	/* inside stream capture the graph owns the allocation: leave it be */
-	if (passthrough(size) || !p || gb_current_device(&dev) < 0 ||
-	    (capturing && capturing(s, &cs) == CUDA_SUCCESS && cs != CU_STREAM_CAPTURE_STATUS_NONE))
-		return t1_async(&t, p ? p : &dummy);
+	/* Pass through: inside stream capture (the graph owns the allocation),
+	 * and from an explicit pool (its access, export and release settings
+	 * are the application's, and host memory would break them). */
+	if (passthrough(size) || !p || pool ||
+	    (capturing && capturing(s, &cs) == CUDA_SUCCESS && cs != CU_STREAM_CAPTURE_STATUS_NONE) ||
+	    gb_stream_device(s, ptsz, &dev) < 0)
+		return t1_async(&t, p);
 	return gb_alloc(dev, &t, p);
 }
 
@@ -334,3 +336,70 @@ CUresult gbw_cuMemRelease(CUmemGenericAllocationHandle h)
 	return gb_vmm_release(h);
 }
 GB_ALIAS(CUresult, cuMemRelease, (CUmemGenericAllocationHandle));
+
+/* ---- contexts: their allocations die with them ---- */
+
+CUresult gbw_cuCtxDestroy_v2(CUcontext ctx)
+{
+	CUresult e;
+
+	gb_ready();
+	if (unlikely(!R.cuCtxDestroy_v2))
+		return CUDA_ERROR_NOT_INITIALIZED;
+	/* first: the host memory is unpinned while the context still exists */
+	gb_forget_ctx(ctx);
+	e = R.cuCtxDestroy_v2(ctx);
+	return e;
+}
+GB_ALIAS(CUresult, cuCtxDestroy_v2, (CUcontext));
+
+/* the primary context of dev if it is alive, without creating it */
+static CUcontext primary_of(CUdevice dev)
+{
+	unsigned int flags;
+	CUcontext c = NULL;
+	int active = 0;
+
+	if (!R.cuDevicePrimaryCtxGetState || !R.cuDevicePrimaryCtxRetain || !R.cuDevicePrimaryCtxRelease_v2 ||
+	    R.cuDevicePrimaryCtxGetState(dev, &flags, &active) != CUDA_SUCCESS || !active)
+		return NULL;
+	if (R.cuDevicePrimaryCtxRetain(&c, dev) != CUDA_SUCCESS)
+		return NULL;
+	R.cuDevicePrimaryCtxRelease_v2(dev);
+	return c;
+}
+
+CUresult gbw_cuDevicePrimaryCtxReset_v2(CUdevice dev)
+{
+	CUcontext c;
+	CUresult e;
+
+	gb_ready();
+	if (unlikely(!R.cuDevicePrimaryCtxReset_v2))
+		return CUDA_ERROR_NOT_INITIALIZED;
+	c = primary_of(dev);
+	gb_forget_ctx(c);
+	e = R.cuDevicePrimaryCtxReset_v2(dev);
+	return e;
+}
+GB_ALIAS(CUresult, cuDevicePrimaryCtxReset_v2, (CUdevice));
+
+CUresult gbw_cuDevicePrimaryCtxRelease_v2(CUdevice dev)
+{
+	unsigned int flags;
+	CUcontext c;
+	CUresult e;
+	int active = 1;
+
+	gb_ready();
+	if (unlikely(!R.cuDevicePrimaryCtxRelease_v2))
+		return CUDA_ERROR_NOT_INITIALIZED;
+	c = primary_of(dev);
+	e = R.cuDevicePrimaryCtxRelease_v2(dev);
+	/* the last release destroyed it (too late to unpin through it: the
+	 * driver dropped that with the context) */
+	if (e == CUDA_SUCCESS && c && R.cuDevicePrimaryCtxGetState(dev, &flags, &active) == CUDA_SUCCESS && !active)
+		gb_forget_ctx(c);
+	return e;
+}
+GB_ALIAS(CUresult, cuDevicePrimaryCtxRelease_v2, (CUdevice));

@@ -35,6 +35,11 @@ static void atfork_parent(void)
 static void atfork_child(void)
 {
 	pthread_mutex_unlock(&g.lock);
+	gb_resolve_after_fork();
+	gb_nvml_after_fork();
+	/* a process that never used CUDA (a shell, say) has nothing to reset */
+	if (!atomic_load_explicit(&gb_ready_flag, memory_order_acquire))
+		return;
 	set_prog();
 	gb_status_forget();
 	gb_state_reset();
@@ -72,7 +77,6 @@ static void do_init(void)
 	g.phase_since_wall = gb_wall_time();
 	if (gb_resolve_driver() < 0)
 		g.enabled = 0;
-	pthread_atfork(atfork_prepare, atfork_parent, atfork_child);
 	if (g.enabled) {
 		gb_info("on: threshold %s, host_limit %s, report %s", gb_size_str(g.threshold, a, sizeof(a)),
 			gb_size_human(g.host_limit, b, sizeof(b)), g.conf.report ? "physical" : "virtual");
@@ -88,6 +92,8 @@ void gb_init_slow(void)
 
 __attribute__((constructor)) static void gb_ctor(void)
 {
+	/* here, not in the lazy start: a fork racing it would register twice */
+	pthread_atfork(atfork_prepare, atfork_parent, atfork_child);
 	gb_status_remove_stale_self();
 }
 

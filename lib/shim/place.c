@@ -44,6 +44,26 @@ int gb_current_device(int *dev)
 	return 0;
 }
 
+int gb_stream_device(CUstream s, int ptsz, int *dev)
+{
+	CUresult (*getctx)(CUstream, CUcontext *) = ptsz ? R.cuStreamGetCtx_ptsz : R.cuStreamGetCtx;
+	CUcontext sc = NULL, cur = NULL, popped;
+	CUdevice d;
+	int r = -1;
+
+	if (!getctx || getctx(s, &sc) != CUDA_SUCCESS || !R.cuCtxGetCurrent || R.cuCtxGetCurrent(&cur) != CUDA_SUCCESS ||
+	    sc == cur)
+		return gb_current_device(dev);
+	if (R.cuCtxPushCurrent_v2(sc) != CUDA_SUCCESS)
+		return -1;
+	if (R.cuCtxGetDevice(&d) == CUDA_SUCCESS) {
+		*dev = d;
+		r = 0;
+	}
+	R.cuCtxPopCurrent_v2(&popped);
+	return r;
+}
+
 struct gb_dev *gb_dev_get(int devi)
 {
 	struct gb_dev *d;
@@ -165,9 +185,9 @@ static int track(struct gb_rec *r)
 	if (t->bytes > t->peak)
 		t->peak = t->bytes;
 	if (r->hugetlb)
-		d->t2_hugetlb_bytes += r->size;
+		d->t2_hugetlb_bytes += r->acct;
 	if (r->kind == GB_K_VMM)
-		d->vmm_bytes += r->size;
+		d->vmm_bytes += r->acct;
 	return 0;
 }
 
@@ -211,12 +231,12 @@ void gb_release_rec(struct gb_rec *r)
 	struct gb_dev *d = &g.dev[r->dev];
 
 	pthread_mutex_lock(&g.lock);
-	unreserve(d, r->tier, r->size);
+	unreserve(d, r->tier, r->acct);
 	d->tier[r->tier].count--;
 	if (r->hugetlb)
-		d->t2_hugetlb_bytes -= r->size;
+		d->t2_hugetlb_bytes -= r->acct;
 	if (r->kind == GB_K_VMM)
-		d->vmm_bytes -= r->size;
+		d->vmm_bytes -= r->acct;
 	gb_phase_event(GB_EV_FREE, gb_now_ms());
 	pthread_mutex_unlock(&g.lock);
 	gb_status_dirty();
@@ -254,7 +274,7 @@ static int t2_reserve(int devi, struct gb_dev *d, size_t size)
 			d->tier[1].bytes += size;
 		}
 		pthread_mutex_unlock(&g.lock);
-		if (fits || tried_reap || !g.deferred)
+		if (fits || tried_reap || !atomic_load_explicit(&g.deferred, memory_order_relaxed))
 			break;
 		gb_reap(1); /* asynchronous frees still in flight */
 		tried_reap = 1;
@@ -294,7 +314,7 @@ static struct gb_rec *rec_new(CUdeviceptr ptr, size_t size, int dev, int tier, i
 
 	if (r) {
 		r->ptr = ptr;
-		r->size = size;
+		r->size = r->acct = size;
 		r->dev = dev;
 		r->tier = (unsigned char)tier;
 		r->kind = (unsigned char)kind;
@@ -314,10 +334,13 @@ static void commit(struct gb_dev *d, struct gb_rec *r, int tier, size_t size)
 	gb_status_dirty();
 }
 
+#define T2_ROUND (2UL << 20)
+
 static int t2_alloc(int devi, struct gb_dev *d, struct gb_t1 *t1, CUdeviceptr *out)
 {
 	static _Atomic int told;
-	size_t size = t1->size;
+	/* what gets pinned is whole 2 MB pages: that is what host_limit counts */
+	size_t size = (t1->size + T2_ROUND - 1) & ~(T2_ROUND - 1);
 	struct gb_hostmem hm;
 	CUdeviceptr dptr = 0;
 	CUcontext ctx = NULL;
@@ -326,12 +349,16 @@ static int t2_alloc(int devi, struct gb_dev *d, struct gb_t1 *t1, CUdeviceptr *o
 	char s[32];
 
 	if (!R.cuMemHostRegister_v2 || !R.cuMemHostGetDevicePointer_v2 || !R.cuMemHostUnregister) {
-		refuse(devi, d, -1, size, "the driver cannot map host memory");
+		refuse(devi, d, -1, t1->size, "the driver cannot map host memory");
+		return CUDA_ERROR_OUT_OF_MEMORY;
+	}
+	if (size < t1->size) {
+		refuse(devi, d, -1, t1->size, "no host memory is that large");
 		return CUDA_ERROR_OUT_OF_MEMORY;
 	}
 	if (!t2_reserve(devi, d, size))
 		return CUDA_ERROR_OUT_OF_MEMORY;
-	if (gb_hostmem_alloc(size, g.conf.hugepages, &hm) < 0) {
+	if (gb_hostmem_alloc(t1->size, g.conf.hugepages, &hm) < 0) {
 		refuse(devi, d, 1, size, "unable to map host memory: %s; lower host_limit", strerror(errno));
 		return CUDA_ERROR_OUT_OF_MEMORY;
 	}
@@ -355,8 +382,9 @@ static int t2_alloc(int devi, struct gb_dev *d, struct gb_t1 *t1, CUdeviceptr *o
 	}
 	if (R.cuCtxGetCurrent)
 		R.cuCtxGetCurrent(&ctx);
-	r = rec_new(dptr, size, devi, 1, GB_K_MEM);
+	r = rec_new(dptr, t1->size, devi, 1, GB_K_MEM);
 	if (r) {
+		r->acct = size;
 		r->host = hm.host;
 		r->map_len = hm.len;
 		r->hugetlb = (unsigned char)hm.hugetlb;
@@ -402,7 +430,12 @@ int gb_alloc(int devi, struct gb_t1 *t1, CUdeviceptr *out)
 	if (t1_reserve(d, size)) {
 		r = t1->fn(t1, out);
 		if (r == CUDA_SUCCESS) {
-			commit(d, rec_new(*out, size, devi, 0, GB_K_MEM), 0, size);
+			struct gb_rec *rec = rec_new(*out, size, devi, 0, GB_K_MEM);
+
+			/* the context owns it: destroying the context frees it */
+			if (rec && R.cuCtxGetCurrent)
+				R.cuCtxGetCurrent(&rec->ctx);
+			commit(d, rec, 0, size);
 			gb_debug("%s: %zu bytes in T1 for device %d at 0x%llx", t1->api, size, devi,
 				 (unsigned long long)*out);
 			return r;
@@ -438,44 +471,60 @@ CUresult gb_t2_free(struct gb_rec *r, int sync)
 	return CUDA_SUCCESS;
 }
 
+/* An asynchronous free of T2 waits for its stream to reach it: a host
+ * function on the stream marks it done, so reaping needs no CUDA call
+ * (an event query is illegal during another thread's stream capture); the
+ * event is only for waiting when T2 is full. */
 struct gb_deferred {
 	struct gb_deferred *next;
 	CUevent ev;
+	_Atomic int done;
 	struct gb_rec *rec;
 };
+
+static void reached(void *arg)
+{
+	atomic_store_explicit(&((struct gb_deferred *)arg)->done, 1, memory_order_release);
+}
 
 CUresult gb_t2_free_async(struct gb_rec *r, CUstream s, int ptsz)
 {
 	CUresult (*capturing)(CUstream, CUstreamCaptureStatus *) =
 		ptsz ? R.cuStreamIsCapturing_ptsz : R.cuStreamIsCapturing;
 	CUresult (*record)(CUevent, CUstream) = ptsz ? R.cuEventRecord_ptsz : R.cuEventRecord;
+	CUresult (*hostfn)(CUstream, CUhostFn, void *) = ptsz ? R.cuLaunchHostFunc_ptsz : R.cuLaunchHostFunc;
+	CUresult (*sync)(CUstream) = ptsz ? R.cuStreamSynchronize_ptsz : R.cuStreamSynchronize;
 	CUstreamCaptureStatus cs = CU_STREAM_CAPTURE_STATUS_NONE;
 	struct gb_deferred *df;
-	static int warned;
+	static _Atomic int warned;
 
 	if (capturing && capturing(s, &cs) == CUDA_SUCCESS && cs != CU_STREAM_CAPTURE_STATUS_NONE) {
 		/* a graph may replay reads of it: keep it for the life of the process */
-		if (!warned++)
+		if (!atomic_exchange(&warned, 1))
 			gb_warn("host-tier memory freed inside stream capture: kept until exit");
 		return CUDA_SUCCESS;
 	}
 	df = calloc(1, sizeof(*df));
-	if (!df || !record || !R.cuEventCreate || R.cuEventCreate(&df->ev, CU_EVENT_DISABLE_TIMING) != CUDA_SUCCESS)
+	if (!df || !record || !hostfn || !R.cuEventCreate ||
+	    R.cuEventCreate(&df->ev, CU_EVENT_DISABLE_TIMING) != CUDA_SUCCESS)
 		goto now;
-	if (record(df->ev, s) != CUDA_SUCCESS) {
+	if (record(df->ev, s) != CUDA_SUCCESS || hostfn(s, reached, df) != CUDA_SUCCESS) {
 		R.cuEventDestroy_v2(df->ev);
 		goto now;
 	}
 	df->rec = r;
 	pthread_mutex_lock(&g.lock);
-	df->next = g.deferred;
-	g.deferred = df;
+	df->next = atomic_load_explicit(&g.deferred, memory_order_relaxed);
+	atomic_store_explicit(&g.deferred, df, memory_order_relaxed);
 	pthread_mutex_unlock(&g.lock);
 	return CUDA_SUCCESS;
 now:
 	free(df);
-	if (R.cuStreamSynchronize)
-		R.cuStreamSynchronize(s);
+	/* the memory may be freed only once the stream is past it */
+	if (!sync || sync(s) != CUDA_SUCCESS) {
+		gb_warn("unable to wait for a stream before freeing host-tier memory: kept until exit");
+		return CUDA_SUCCESS;
+	}
 	return gb_t2_free(r, 0);
 }
 
@@ -483,17 +532,18 @@ void gb_reap(int wait)
 {
 	struct gb_deferred *list, *df, *next, *keep = NULL;
 
-	if (!g.deferred)
+	if (!atomic_load_explicit(&g.deferred, memory_order_relaxed))
 		return;
 	pthread_mutex_lock(&g.lock);
-	list = g.deferred;
-	g.deferred = NULL;
+	list = atomic_exchange_explicit(&g.deferred, NULL, memory_order_relaxed);
 	pthread_mutex_unlock(&g.lock);
 	for (df = list; df; df = next) {
-		CUresult e = wait ? R.cuEventSynchronize(df->ev) : R.cuEventQuery(df->ev);
-
 		next = df->next;
-		if (e == CUDA_ERROR_NOT_READY) {
+		if (wait && !atomic_load_explicit(&df->done, memory_order_acquire) &&
+		    R.cuEventSynchronize(df->ev) == CUDA_SUCCESS)
+			atomic_store(&df->done, 1);
+		/* anything but "done" keeps the memory: never unpin what may be in use */
+		if (!atomic_load_explicit(&df->done, memory_order_acquire)) {
 			df->next = keep;
 			keep = df;
 			continue;
@@ -506,8 +556,8 @@ void gb_reap(int wait)
 		pthread_mutex_lock(&g.lock);
 		for (df = keep; df->next; df = df->next)
 			;
-		df->next = g.deferred;
-		g.deferred = keep;
+		df->next = atomic_load_explicit(&g.deferred, memory_order_relaxed);
+		atomic_store_explicit(&g.deferred, keep, memory_order_relaxed);
 		pthread_mutex_unlock(&g.lock);
 	}
 }
@@ -619,6 +669,50 @@ CUresult gb_vmm_release(CUmemGenericAllocationHandle h)
 	return e;
 }
 
+static int other_ctx(void *v, void *arg)
+{
+	struct gb_rec *r = v;
+
+	return r->ctx != (CUcontext)arg;
+}
+
+void gb_forget_ctx(CUcontext ctx)
+{
+	struct gb_rec *gone[256];
+	CUcontext popped;
+	size_t n, i;
+	int pushed;
+
+	if (!ctx)
+		return;
+	/* called before the context goes where possible: unpinning needs it */
+	pushed = R.cuCtxPushCurrent_v2 && R.cuCtxPushCurrent_v2(ctx) == CUDA_SUCCESS;
+	do {
+		pthread_mutex_lock(&g.lock);
+		n = gb_ptrmap_remove_if(g.ptrs, other_ctx, ctx, (void **)gone, 256);
+		for (i = 0; i < n; i++) {
+			atomic_fetch_sub(&g.nrec, 1);
+			if (gone[i]->tier == 1)
+				t2v_remove(gone[i]);
+		}
+		pthread_mutex_unlock(&g.lock);
+		for (i = 0; i < n; i++) {
+			if (gone[i]->tier == 1) {
+				struct gb_hostmem hm = { gone[i]->host, gone[i]->map_len, gone[i]->hugetlb };
+
+				/* the context took the device's view with it; the pages are ours */
+				R.cuMemHostUnregister(gone[i]->host);
+				gb_hostmem_free(&hm);
+			}
+			gb_release_rec(gone[i]);
+		}
+		if (n)
+			gb_debug("context %p destroyed: %zu allocations with it", (void *)ctx, n);
+	} while (n == 256);
+	if (pushed)
+		R.cuCtxPopCurrent_v2(&popped);
+}
+
 /* In a forked child: the parent's allocations are not ours (T2 is
  * MADV_DONTFORK, and CUDA does not survive fork). */
 void gb_state_reset(void)
@@ -636,7 +730,7 @@ void gb_state_reset(void)
 	g.t2n = 0;
 	atomic_store(&g.t2_lo, 0);
 	atomic_store(&g.t2_hi, 0);
-	g.deferred = NULL;
+	atomic_store(&g.deferred, NULL);
 	g.phase = GB_PHASE_INIT;
 	g.phase_since_ms = g.last_event_ms = gb_now_ms();
 	g.phase_since_wall = gb_wall_time();

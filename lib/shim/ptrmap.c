@@ -4,8 +4,11 @@
  * must not contend.  Writers (large allocations and frees only) hold
  * g.lock.  Open addressing with linear probing; a key is published after
  * its value, removed by a tombstone; growing copies into a new table and
- * retires the old one without freeing it, since a reader may still be
- * walking it.
+ * retires the old one.  A retired table is freed only at a later growth
+ * at least RETIRE_GRACE_MS after it was retired: a reader holds a table
+ * for the few hundred nanoseconds of one lookup, so no reader can still be
+ * inside it (a thread preempted mid-lookup for longer than that is not a
+ * case this map defends against; it would take a ten-second stall).
  */
 #include <stdlib.h>
 
@@ -14,12 +17,14 @@
 #define EMPTY ((uintptr_t)0)
 #define TOMB ((uintptr_t)1)
 #define MIN_CAP 1024
+#define RETIRE_GRACE_MS 10000
 
 struct tab {
 	size_t mask;
 	_Atomic uintptr_t *keys;
 	void *_Atomic *vals;
-	struct tab *retired;
+	struct tab *retired;   /* older tables, newest first */
+	uint64_t retired_at;   /* when this one was replaced */
 };
 
 struct gb_ptrmap {
@@ -82,7 +87,15 @@ void *gb_ptrmap_get(struct gb_ptrmap *m, uintptr_t key)
 	return NULL;
 }
 
-static void insert(struct tab *t, uintptr_t key, void *v)
+static void tab_free(struct tab *t)
+{
+	free(t->keys);
+	free(t->vals);
+	free(t);
+}
+
+/* 1 if it took an empty slot, 0 if it reused a tombstone */
+static int insert(struct tab *t, uintptr_t key, void *v)
 {
 	size_t i = hash(key, t->mask);
 
@@ -92,9 +105,29 @@ static void insert(struct tab *t, uintptr_t key, void *v)
 		if (k == EMPTY || k == TOMB) {
 			atomic_store_explicit(&t->vals[i], v, memory_order_relaxed);
 			atomic_store_explicit(&t->keys[i], key, memory_order_release);
-			return;
+			return k == EMPTY;
 		}
 		i = (i + 1) & t->mask;
+	}
+}
+
+/* free retired tables past their grace period (the newest are kept) */
+static void reclaim(struct tab *t, uint64_t now)
+{
+	struct tab **pp = &t->retired, *r;
+
+	while ((r = *pp)) {
+		if (now - r->retired_at >= RETIRE_GRACE_MS) {
+			*pp = NULL;
+			while (r) {
+				struct tab *next = r->retired;
+
+				tab_free(r);
+				r = next;
+			}
+			return;
+		}
+		pp = &r->retired;
 	}
 }
 
@@ -114,9 +147,12 @@ static int grow(struct gb_ptrmap *m)
 		if (k != EMPTY && k != TOMB)
 			insert(t, k, atomic_load_explicit(&old->vals[i], memory_order_relaxed));
 	}
+	/* the chain moves to the new table; old ones go once no reader can hold them */
 	t->retired = old;
+	old->retired_at = gb_now_ms();
 	atomic_store_explicit(&m->tab, t, memory_order_release);
 	m->used = m->live;
+	reclaim(t, old->retired_at);
 	return 0;
 }
 
@@ -132,8 +168,7 @@ int gb_ptrmap_put(struct gb_ptrmap *m, uintptr_t key, void *v)
 			return -1;
 		t = atomic_load_explicit(&m->tab, memory_order_relaxed);
 	}
-	insert(t, key, v);
-	m->used++;
+	m->used += (size_t)insert(t, key, v);
 	m->live++;
 	return 0;
 }
@@ -162,4 +197,30 @@ void *gb_ptrmap_del(struct gb_ptrmap *m, uintptr_t key)
 size_t gb_ptrmap_live(struct gb_ptrmap *m)
 {
 	return m->live;
+}
+
+size_t gb_ptrmap_capacity(struct gb_ptrmap *m)
+{
+	return atomic_load_explicit(&m->tab, memory_order_relaxed)->mask + 1;
+}
+
+size_t gb_ptrmap_remove_if(struct gb_ptrmap *m, int (*keep)(void *v, void *arg), void *arg, void **out, size_t nout)
+{
+	struct tab *t = atomic_load_explicit(&m->tab, memory_order_relaxed);
+	size_t i, n = 0;
+
+	for (i = 0; i <= t->mask && n < nout; i++) {
+		uintptr_t k = atomic_load_explicit(&t->keys[i], memory_order_relaxed);
+		void *v;
+
+		if (k == EMPTY || k == TOMB)
+			continue;
+		v = atomic_load_explicit(&t->vals[i], memory_order_relaxed);
+		if (keep(v, arg))
+			continue;
+		atomic_store_explicit(&t->keys[i], TOMB, memory_order_release);
+		m->live--;
+		out[n++] = v;
+	}
+	return n;
 }

@@ -10,13 +10,13 @@
  *    chose (by comparing addresses), never a guess at another ABI.
  */
 #include <dlfcn.h>
+#include <link.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "shim.h"
 
 struct gb_real R;
-struct gb_rt_slots gb_rt_slots;
 
 enum { V_NONE, V_LEGACY, V_PTSZ };
 
@@ -49,6 +49,9 @@ static const struct hook hooks[] = {
 	H(cuMemCreate, "cuMemCreate", 10020, V_NONE)
 	H(cuMemRelease, "cuMemRelease", 10020, V_NONE)
 	H(cuIpcGetMemHandle, "cuIpcGetMemHandle", 4010, V_NONE)
+	H(cuCtxDestroy_v2, "cuCtxDestroy", 4000, V_NONE)
+	H(cuDevicePrimaryCtxReset_v2, "cuDevicePrimaryCtxReset", 11000, V_NONE)
+	H(cuDevicePrimaryCtxRelease_v2, "cuDevicePrimaryCtxRelease", 11000, V_NONE)
 	H(cuGetProcAddress, "cuGetProcAddress", 11030, V_NONE)
 	H(cuGetProcAddress_v2, "cuGetProcAddress", 12000, V_NONE)
 	N(nvmlDeviceGetMemoryInfo)
@@ -112,6 +115,11 @@ void *dlsym(void *handle, const char *name)
 			return r ? h->wrapper : NULL;
 		}
 	}
+#if defined(__has_attribute)
+#if __has_attribute(musttail)
+	__attribute__((musttail))
+#endif
+#endif
 	return rd(handle, name);
 }
 
@@ -179,31 +187,132 @@ int gb_resolve_nvml(void)
 	return nvml_state > 0 ? 0 : -1;
 }
 
-/* The runtime is whichever cudart the program linked: the next definition
- * after us in the global scope. */
-void *gb_resolve_rt(const char *name, void *_Atomic *slot)
-{
-	void *p = atomic_load_explicit(slot, memory_order_acquire);
+/* ---- the runtime ---- */
 
-	if (!p) {
-		p = gb_real_dlsym(RTLD_NEXT, name);
-		atomic_store_explicit(slot, p, memory_order_release);
-	}
-	return p;
+#define RT_TABLES 8
+#define RT_CACHE 256
+
+static struct {
+	void *lm; /* the cudart's link_map */
+	struct gb_real_rt f;
+} rt_tables[RT_TABLES];
+static int n_rt_tables;
+static struct {
+	_Atomic uintptr_t ret;
+	const struct gb_real_rt *f;
+} rt_cache[RT_CACHE];
+
+static int is_ours(void *fn)
+{
+	Dl_info a, b;
+
+	return dladdr(fn, &a) && dladdr((void *)gb_rt, &b) && a.dli_fbase == b.dli_fbase;
 }
 
-int gb_cuda_init(void)
+static void *link_map_of(void *addr)
 {
-	static _Atomic int state;
-	CUresult r;
+	struct link_map *lm = NULL;
+	Dl_info di;
 
-	if (state)
-		return state > 0 ? 0 : -1;
-	if (gb_resolve_driver() < 0 || !R.cuInit)
-		return -1;
-	r = R.cuInit(0);
-	state = r == CUDA_SUCCESS ? 1 : -1;
-	return state > 0 ? 0 : -1;
+	return dladdr1(addr, &di, (void **)&lm, RTLD_DL_LINKMAP) ? lm : NULL;
+}
+
+static void *sym_in(struct link_map *lm, const char *name)
+{
+	void *h, *fn = NULL;
+
+	if (!lm || !lm->l_name || !*lm->l_name)
+		return NULL;
+	h = dlopen(lm->l_name, RTLD_LAZY | RTLD_NOLOAD);
+	if (h) {
+		fn = gb_real_dlsym(h, name);
+		dlclose(h);
+	}
+	return fn && !is_ours(fn) ? fn : NULL;
+}
+
+/* dl_iterate_phdr: the first loaded object that defines cudaMalloc itself */
+static int find_cudart(struct dl_phdr_info *info, size_t size, void *arg)
+{
+	void **out = arg, *h, *fn;
+	Dl_info di;
+
+	(void)size;
+	if (!info->dlpi_name || !*info->dlpi_name)
+		return 0;
+	h = dlopen(info->dlpi_name, RTLD_LAZY | RTLD_NOLOAD);
+	if (!h)
+		return 0;
+	fn = gb_real_dlsym(h, "cudaMalloc");
+	dlclose(h);
+	if (!fn || is_ours(fn) || !dladdr(fn, &di) || (uintptr_t)di.dli_fbase != (uintptr_t)info->dlpi_addr)
+		return 0;
+	*out = fn;
+	return 1;
+}
+
+/* The cudart a caller binds to: from the caller's own dependencies, else
+ * the next one in the global scope, else any loaded one.  (The caller
+ * seen may be its caller's, where a wrapper tail-calls cudaMalloc.) */
+static struct link_map *cudart_of(void *ret)
+{
+	void *fn = sym_in(link_map_of(ret), "cudaMalloc");
+
+	if (!fn)
+		fn = gb_real_dlsym(RTLD_NEXT, "cudaMalloc");
+	if (!fn || is_ours(fn)) {
+		fn = NULL;
+		dl_iterate_phdr(find_cudart, &fn);
+	}
+	return fn && !is_ours(fn) ? link_map_of(fn) : NULL;
+}
+
+static pthread_mutex_t rt_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static const struct gb_real_rt *rt_slow(void *ret, size_t slot)
+{
+	const struct gb_real_rt *f = NULL;
+	struct link_map *lm;
+	int i;
+
+	pthread_mutex_lock(&rt_lock);
+	lm = cudart_of(ret);
+	for (i = 0; lm && i < n_rt_tables && !f; i++)
+		if (rt_tables[i].lm == lm)
+			f = &rt_tables[i].f;
+	if (lm && !f && n_rt_tables < RT_TABLES) {
+		struct gb_real_rt *t = &rt_tables[n_rt_tables].f;
+
+#define GB_RESOLVE(r, name, params) t->name = (r(*) params)sym_in(lm, #name);
+		GB_RUNTIME_FUNCS(GB_RESOLVE)
+#undef GB_RESOLVE
+		rt_tables[n_rt_tables++].lm = lm;
+		f = t;
+		gb_debug("runtime calls from %p go to %s", ret, lm->l_name);
+	}
+	/* a slot, once set, never changes: readers need no lock */
+	if (f && !atomic_load_explicit(&rt_cache[slot].ret, memory_order_relaxed)) {
+		rt_cache[slot].f = f;
+		atomic_store_explicit(&rt_cache[slot].ret, (uintptr_t)ret, memory_order_release);
+	}
+	pthread_mutex_unlock(&rt_lock);
+	return f;
+}
+
+/* in a forked child: another thread may have held them at the fork */
+void gb_resolve_after_fork(void)
+{
+	pthread_mutex_init(&resolve_lock, NULL);
+	pthread_mutex_init(&rt_lock, NULL);
+}
+
+const struct gb_real_rt *gb_rt(void *ret)
+{
+	size_t slot = (size_t)((((uintptr_t)ret >> 2) * 0x9E3779B97F4A7C15ULL) >> 56) & (RT_CACHE - 1);
+
+	if (likely(atomic_load_explicit(&rt_cache[slot].ret, memory_order_acquire) == (uintptr_t)ret))
+		return rt_cache[slot].f;
+	return rt_slow(ret, slot);
 }
 
 static void *gpa_substitute(const char *sym, void *p, int ver, cuuint64_t flags)

@@ -44,6 +44,11 @@
 	X(CUresult, cuCtxPushCurrent_v2, (CUcontext)) \
 	X(CUresult, cuCtxPopCurrent_v2, (CUcontext *)) \
 	X(CUresult, cuCtxSynchronize, (void)) \
+	X(CUresult, cuCtxDestroy_v2, (CUcontext)) \
+	X(CUresult, cuDevicePrimaryCtxRetain, (CUcontext *, CUdevice)) \
+	X(CUresult, cuDevicePrimaryCtxRelease_v2, (CUdevice)) \
+	X(CUresult, cuDevicePrimaryCtxReset_v2, (CUdevice)) \
+	X(CUresult, cuDevicePrimaryCtxGetState, (CUdevice, unsigned int *, int *)) \
 	X(CUresult, cuMemAlloc_v2, (CUdeviceptr *, size_t)) \
 	X(CUresult, cuMemAllocPitch_v2, (CUdeviceptr *, size_t *, size_t, size_t, unsigned int)) \
 	X(CUresult, cuMemAllocAsync, (CUdeviceptr *, size_t, CUstream)) \
@@ -65,7 +70,12 @@
 	X(CUresult, cuIpcGetMemHandle, (CUipcMemHandle *, CUdeviceptr)) \
 	X(CUresult, cuStreamIsCapturing, (CUstream, CUstreamCaptureStatus *)) \
 	X(CUresult, cuStreamIsCapturing_ptsz, (CUstream, CUstreamCaptureStatus *)) \
+	X(CUresult, cuStreamGetCtx, (CUstream, CUcontext *)) \
+	X(CUresult, cuStreamGetCtx_ptsz, (CUstream, CUcontext *)) \
 	X(CUresult, cuStreamSynchronize, (CUstream)) \
+	X(CUresult, cuStreamSynchronize_ptsz, (CUstream)) \
+	X(CUresult, cuLaunchHostFunc, (CUstream, CUhostFn, void *)) \
+	X(CUresult, cuLaunchHostFunc_ptsz, (CUstream, CUhostFn, void *)) \
 	X(CUresult, cuEventCreate, (CUevent *, unsigned int)) \
 	X(CUresult, cuEventRecord, (CUevent, CUstream)) \
 	X(CUresult, cuEventRecord_ptsz, (CUevent, CUstream)) \
@@ -117,15 +127,13 @@ GB_NVML_FUNCS(GB_DECL_W)
 GB_HIDDEN void *gb_real_dlsym(void *handle, const char *name);
 GB_HIDDEN int gb_resolve_driver(void);      /* 0 once libcuda's entry points are known */
 GB_HIDDEN int gb_resolve_nvml(void);
-GB_HIDDEN void *gb_resolve_rt(const char *name, void *_Atomic *slot);
-GB_HIDDEN int gb_cuda_init(void);           /* real cuInit(0), once */
-#define RT(fn) ((__typeof__(((struct gb_real_rt *)0)->fn))gb_resolve_rt(#fn, &gb_rt_slots.fn))
-struct gb_rt_slots {
-#define GB_SLOT(ret, name, params) void *_Atomic name;
-	GB_RUNTIME_FUNCS(GB_SLOT)
-#undef GB_SLOT
-};
-extern struct gb_rt_slots gb_rt_slots GB_HIDDEN;
+/* The runtime functions of the cudart the caller at ret uses: a library
+ * can bring its own (Ollama's plugins load theirs RTLD_LOCAL), so the real
+ * function is looked up from the caller's side, once per call site. */
+GB_HIDDEN const struct gb_real_rt *gb_rt(void *ret);
+GB_HIDDEN void gb_resolve_after_fork(void);
+GB_HIDDEN void gb_nvml_after_fork(void);
+#define GB_CALLER() __builtin_return_address(0)
 
 /* ---- state ---- */
 
@@ -137,7 +145,8 @@ enum gb_kind { GB_K_MEM, GB_K_VMM };
 
 struct gb_rec {
 	CUdeviceptr ptr;     /* device address, or VMM handle */
-	size_t size;         /* bytes accounted */
+	size_t size;         /* bytes asked for (the range pointer queries answer) */
+	size_t acct;         /* bytes counted against the tier and its limit */
 	void *host;          /* T2 host mapping */
 	size_t map_len;
 	CUcontext ctx;       /* T2: context that registered it */
@@ -177,7 +186,7 @@ struct gb_state {
 	struct gb_rec **t2v;        /* T2 records sorted by ptr, for interior lookups */
 	size_t t2n, t2cap;
 	_Atomic uintptr_t t2_lo, t2_hi;
-	struct gb_deferred *deferred; /* async T2 frees waiting on an event */
+	struct gb_deferred *_Atomic deferred; /* async T2 frees waiting for their stream */
 	char path;                  /* 'A' or 'B' */
 	int phase;
 	uint64_t phase_since_ms;
@@ -203,6 +212,10 @@ GB_HIDDEN void *gb_ptrmap_get(struct gb_ptrmap *m, uintptr_t key);     /* lock-f
 GB_HIDDEN int gb_ptrmap_put(struct gb_ptrmap *m, uintptr_t key, void *v); /* under g.lock */
 GB_HIDDEN void *gb_ptrmap_del(struct gb_ptrmap *m, uintptr_t key);      /* under g.lock */
 GB_HIDDEN size_t gb_ptrmap_live(struct gb_ptrmap *m);
+GB_HIDDEN size_t gb_ptrmap_capacity(struct gb_ptrmap *m);
+/* under g.lock: remove and hand over each live value for which keep() is 0 */
+GB_HIDDEN size_t gb_ptrmap_remove_if(struct gb_ptrmap *m, int (*keep)(void *v, void *arg), void *arg,
+				     void **out, size_t nout);
 
 /* ---- place.c ---- */
 
@@ -222,6 +235,8 @@ struct gb_t1 {
 
 GB_HIDDEN struct gb_dev *gb_dev_get(int dev);
 GB_HIDDEN int gb_current_device(int *dev);
+/* the device whose context owns stream s (the current one for the defaults) */
+GB_HIDDEN int gb_stream_device(CUstream s, int ptsz, int *dev);
 GB_HIDDEN int gb_alloc(int dev, struct gb_t1 *t1, CUdeviceptr *out);
 /* remove and return the record of ptr, NULL if untracked */
 GB_HIDDEN struct gb_rec *gb_take(struct gb_ptrmap *m, uintptr_t key);
@@ -240,6 +255,8 @@ GB_HIDDEN CUresult gb_vmm_create(CUmemGenericAllocationHandle *h, size_t size,
 				 const CUmemAllocationProp *prop, unsigned long long flags);
 GB_HIDDEN CUresult gb_vmm_release(CUmemGenericAllocationHandle h);
 GB_HIDDEN void gb_state_reset(void);
+/* the context is gone, and with it every allocation made in it */
+GB_HIDDEN void gb_forget_ctx(CUcontext ctx);
 
 /* ---- t2host.c ---- */
 struct gb_hostmem {

@@ -151,9 +151,11 @@ setup() {
 	[ "${lines[1]}" = "[] []" ]
 }
 
-@test "enable = off: the command runs without the shim" {
+@test "enable = off: the command runs without the shim, and an inherited one is told" {
 	GB_ENABLE=off run "$gbrun" sh -c 'echo "[${LD_PRELOAD:-}]"'
 	[ "$output" = "[]" ]
+	run "$gbrun" --enable off sh -c 'echo "[${LD_PRELOAD:-}] $GB_ENABLE"'
+	[ "$output" = "[] off" ]
 }
 
 @test "--print-config shows each value and where it came from" {

@@ -532,6 +532,33 @@ API CUresult fc_cuDevicePrimaryCtxRelease_v2(CUdevice dev)
 	return primary_release(dev);
 }
 
+API CUresult fc_cuDevicePrimaryCtxGetState(CUdevice dev, unsigned int *flags, int *active)
+{
+	CUresult e;
+
+	pthread_mutex_lock(&lk);
+	if (!(e = dev_check(dev)) && (!flags || !active))
+		e = CUDA_ERROR_INVALID_VALUE;
+	if (!e) {
+		*flags = 0;
+		*active = prim[dev].refs > 0;
+	}
+	pthread_mutex_unlock(&lk);
+	return e;
+}
+
+/* destroys the primary context whatever its retain count */
+API CUresult fc_cuDevicePrimaryCtxReset_v2(CUdevice dev)
+{
+	CUresult e;
+
+	pthread_mutex_lock(&lk);
+	if (!(e = dev_check(dev)))
+		prim[dev].refs = 0;
+	pthread_mutex_unlock(&lk);
+	return e;
+}
+
 /* a new context is pushed on the caller's stack */
 static CUresult ctx_create(CUcontext *ctx, unsigned int flags, CUdevice dev)
 {
@@ -694,7 +721,10 @@ API CUresult fc_cuCtxPopCurrent_v2(CUcontext *c)
 	return ctx_pop(c);
 }
 
-/* nothing is ever in flight */
+static void hostfn_run(int all, int one, CUstream s);
+static void progress(void);
+
+/* only host functions are ever in flight */
 API CUresult fc_cuCtxSynchronize(void)
 {
 	CUcontext c;
@@ -703,6 +733,8 @@ API CUresult fc_cuCtxSynchronize(void)
 	pthread_mutex_lock(&lk);
 	e = cur_ctx(&c);
 	pthread_mutex_unlock(&lk);
+	if (!e)
+		hostfn_run(1, 0, NULL);
 	return e;
 }
 
@@ -801,6 +833,7 @@ out:
 
 API CUresult fc_cuMemAlloc_v2(CUdeviceptr *p, size_t size)
 {
+	progress();
 	return dev_alloc(p, size, NULL, 0, 0);
 }
 
@@ -859,11 +892,13 @@ API CUresult fc_cuMemAllocPitch(CUdeviceptr_v1 *p, unsigned int *pitch, unsigned
 /* the stream-ordered calls are synchronous; pools are not modelled */
 API CUresult fc_cuMemAllocAsync(CUdeviceptr *p, size_t size, CUstream s)
 {
+	progress();
 	return dev_alloc(p, size, s, 1, 0);
 }
 
 API CUresult fc_cuMemAllocAsync_ptsz(CUdeviceptr *p, size_t size, CUstream s)
 {
+	progress();
 	return dev_alloc(p, size, s, 1, 0);
 }
 
@@ -881,6 +916,7 @@ API CUresult fc_cuMemAllocFromPoolAsync_ptsz(CUdeviceptr *p, size_t size, CUmemo
 
 API CUresult fc_cuMemFree_v2(CUdeviceptr p)
 {
+	progress();
 	return dev_free(p, NULL, 0);
 }
 
@@ -891,11 +927,13 @@ API CUresult fc_cuMemFree(CUdeviceptr_v1 p)
 
 API CUresult fc_cuMemFreeAsync(CUdeviceptr p, CUstream s)
 {
+	progress();
 	return dev_free(p, s, 1);
 }
 
 API CUresult fc_cuMemFreeAsync_ptsz(CUdeviceptr p, CUstream s)
 {
+	progress();
 	return dev_free(p, s, 1);
 }
 
@@ -1359,6 +1397,33 @@ API CUresult fc_cuStreamCreate(CUstream *s, unsigned int flags)
 	return e;
 }
 
+static CUresult stream_ctx(CUstream s, CUcontext *c)
+{
+	CUresult e;
+
+	pthread_mutex_lock(&lk);
+	if (!(e = need_init()) && !c)
+		e = CUDA_ERROR_INVALID_VALUE;
+	if (!e) {
+		if (pset_has(&streams, s))
+			*c = s->ctx;
+		else
+			e = cur_ctx(c); /* the default streams belong to the current context */
+	}
+	pthread_mutex_unlock(&lk);
+	return e;
+}
+
+API CUresult fc_cuStreamGetCtx(CUstream s, CUcontext *c)
+{
+	return stream_ctx(s, c);
+}
+
+API CUresult fc_cuStreamGetCtx_ptsz(CUstream s, CUcontext *c)
+{
+	return stream_ctx(s, c);
+}
+
 static CUresult stream_destroy(CUstream s)
 {
 	CUresult e;
@@ -1392,6 +1457,8 @@ static CUresult stream_sync(CUstream s)
 	pthread_mutex_lock(&lk);
 	e = stream_check(s);
 	pthread_mutex_unlock(&lk);
+	if (!e)
+		hostfn_run(0, 1, s);
 	return e;
 }
 
@@ -1403,6 +1470,87 @@ API CUresult fc_cuStreamSynchronize(CUstream s)
 API CUresult fc_cuStreamSynchronize_ptsz(CUstream s)
 {
 	return stream_sync(s);
+}
+
+/* ---- host functions on streams ----
+ * Work "reaches" a host function after FAKECUDA_EVENT_DELAY later
+ * allocation or free calls (the same knob that keeps events pending), or
+ * at once on a synchronize.  They run outside the lock, as the real
+ * driver runs them on a thread of its own. */
+struct hostfn {
+	struct hostfn *next;
+	CUhostFn fn;
+	void *arg;
+	CUstream s;
+	int pending;
+};
+static struct hostfn *hostfns;
+
+/* run those due: all of them (sync), those of one stream, or tick */
+static void hostfn_run(int all, int one, CUstream s)
+{
+	struct hostfn **pp, *h, *due = NULL;
+
+	pthread_mutex_lock(&lk);
+	for (pp = &hostfns; (h = *pp);) {
+		if (all || (one && h->s == s) || (!one && --h->pending <= 0)) {
+			*pp = h->next;
+			h->next = due;
+			due = h;
+		} else {
+			pp = &h->next;
+		}
+	}
+	pthread_mutex_unlock(&lk);
+	while ((h = due)) {
+		due = h->next;
+		h->fn(h->arg);
+		free(h);
+	}
+}
+
+static void progress(void)
+{
+	if (hostfns)
+		hostfn_run(0, 0, NULL);
+}
+
+static CUresult launch_hostfn(CUstream s, CUhostFn fn, void *arg)
+{
+	struct hostfn *h;
+	CUresult e;
+	long d;
+
+	pthread_mutex_lock(&lk);
+	if (!(e = stream_check(s))) {
+		if (!fn) {
+			e = CUDA_ERROR_INVALID_VALUE;
+		} else if (!(h = calloc(1, sizeof(*h)))) {
+			e = CUDA_ERROR_OUT_OF_MEMORY;
+		} else {
+			d = fake_env_int("FAKECUDA_EVENT_DELAY", 0);
+			h->fn = fn;
+			h->arg = arg;
+			h->s = s;
+			h->pending = d > INT_MAX ? INT_MAX : (int)d;
+			h->next = hostfns;
+			hostfns = h;
+		}
+	}
+	pthread_mutex_unlock(&lk);
+	if (!e && !fake_env_int("FAKECUDA_EVENT_DELAY", 0))
+		hostfn_run(0, 1, s);
+	return e;
+}
+
+API CUresult fc_cuLaunchHostFunc(CUstream s, CUhostFn fn, void *arg)
+{
+	return launch_hostfn(s, fn, arg);
+}
+
+API CUresult fc_cuLaunchHostFunc_ptsz(CUstream s, CUhostFn fn, void *arg)
+{
+	return launch_hostfn(s, fn, arg);
 }
 
 static CUresult is_capturing(CUstream s, CUstreamCaptureStatus *st)
@@ -1978,6 +2126,8 @@ API CUresult fc_cuGetErrorName(CUresult e, const char **s)
 	X(cuDevicePrimaryCtxRetain, (CUcontext *c, CUdevice d), (c, d)) \
 	X(cuDevicePrimaryCtxRelease, (CUdevice d), (d)) \
 	X(cuDevicePrimaryCtxRelease_v2, (CUdevice d), (d)) \
+	X(cuDevicePrimaryCtxGetState, (CUdevice d, unsigned int *f, int *a), (d, f, a)) \
+	X(cuDevicePrimaryCtxReset_v2, (CUdevice d), (d)) \
 	X(cuCtxCreate, (CUcontext *c, unsigned int f, CUdevice d), (c, f, d)) \
 	X(cuCtxCreate_v2, (CUcontext *c, unsigned int f, CUdevice d), (c, f, d)) \
 	X(cuCtxDestroy, (CUcontext c), (c)) \
@@ -2031,6 +2181,10 @@ API CUresult fc_cuGetErrorName(CUresult e, const char **s)
 	X(cuStreamDestroy_v2, (CUstream s), (s)) \
 	X(cuStreamSynchronize, (CUstream s), (s)) \
 	X(cuStreamSynchronize_ptsz, (CUstream s), (s)) \
+	X(cuLaunchHostFunc, (CUstream s, CUhostFn f, void *a), (s, f, a)) \
+	X(cuStreamGetCtx, (CUstream s, CUcontext *c), (s, c)) \
+	X(cuStreamGetCtx_ptsz, (CUstream s, CUcontext *c), (s, c)) \
+	X(cuLaunchHostFunc_ptsz, (CUstream s, CUhostFn f, void *a), (s, f, a)) \
 	X(cuStreamIsCapturing, (CUstream s, CUstreamCaptureStatus *c), (s, c)) \
 	X(cuStreamIsCapturing_ptsz, (CUstream s, CUstreamCaptureStatus *c), (s, c)) \
 	X(cuEventCreate, (CUevent *e, unsigned int f), (e, f)) \
@@ -2107,13 +2261,15 @@ static const struct {
 	{ "cuEventDestroy", 4000 },
 	{ "cuMemHostRegister", 6050 },
 	{ "cuDevicePrimaryCtxRelease", 11000 },
+	{ "cuDevicePrimaryCtxReset", 11000 },
 	{ "cuGetProcAddress", 12000 },
 };
 
 /* bases with a per-thread-default-stream (_ptsz) variant */
 static const char *const ptsz_bases[] = {
 	"cuMemAllocAsync", "cuMemAllocFromPoolAsync", "cuMemFreeAsync",
-	"cuStreamSynchronize", "cuStreamIsCapturing", "cuEventRecord",
+	"cuStreamSynchronize", "cuStreamIsCapturing", "cuEventRecord", "cuLaunchHostFunc",
+	"cuStreamGetCtx",
 };
 
 static const struct export *export_find(const char *name)

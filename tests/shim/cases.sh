@@ -24,10 +24,14 @@ shim drv-vmm $small tests/shim/t-drv vmm
 shim drv-vmm-nohost $small FAKECUDA_NO_HOST_NUMA_VMM=1 tests/shim/t-drv vmm-nohost
 shim drv-disabled $small GB_ENABLE=off tests/shim/t-drv disabled
 shim drv-badconf $small GB_THRESHOLD=lots tests/shim/t-drv badconf
+shim drv-contexts $small tests/shim/t-drv contexts
+shim drv-rounding GB_VRAM_LIMIT=256M GB_KV_RESERVE=0 GB_HOST_LIMIT=10M tests/shim/t-drv rounding
 shim drv-register-fails $small FAKECUDA_REGISTER_FAIL=1 tests/shim/t-drv register-fails
 shim gpa-exact $small tests/shim/t-gpa exact
 shim gpa-thunks $small FAKECUDA_GPA_THUNKS=1 tests/shim/t-gpa thunks
 shim runtime $small tests/shim/t-rt
+shim runtime-in-plugin $small LD_LIBRARY_PATH=tests/doubles:tests/shim tests/shim/t-plugin
+shim nvml-before-cuda $small tests/shim/t-nvml
 shim storm GB_VRAM_LIMIT=64M GB_KV_RESERVE=0 GB_HOST_LIMIT=1G FAKECUDA_EVENT_DELAY=2 tests/shim/t-storm
 shim fork $small tests/shim/t-fork
 tap shim/dlsym-rtld-next env LD_LIBRARY_PATH=tests/doubles GB_CONFIG=/dev/null \

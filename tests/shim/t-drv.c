@@ -213,6 +213,10 @@ static void async(void)
 	ok(cuMemAllocAsync(&c, 448 * MiB, s) == 0 && fakecuda_is_registered((void *)c),
 	   "a new T2 allocation that needs that memory waits for the pending free");
 	ok(cuStreamSynchronize(s) == 0, "sync");
+	ok(cuMemAllocFromPoolAsync(&d, 64 * MiB, (CUmemoryPool)(uintptr_t)1, s) == 0 &&
+	   !fakecuda_is_registered((void *)d), "an explicit pool's allocation passes through, never to T2");
+	ok(cuMemFreeAsync(d, s) == 0, "and frees through");
+	ok(cuMemAllocAsync(NULL, 64 * MiB, s) == CUDA_ERROR_INVALID_VALUE, "a NULL pointer is the driver's error");
 }
 
 /* vmm: vram_limit 256M, kv_reserve 0; the application's own cuMemCreate */
@@ -267,6 +271,62 @@ static void passthrough(const char *why)
 	usleep(100 * 1000);
 	gb_status_path(getenv("GB_RUN_DIR"), getpid(), path, sizeof(path));
 	ok(access(path, F_OK) < 0, "%s: no status file", why);
+}
+
+/* contexts: destroying one, or resetting or releasing the primary one,
+ * frees what was allocated in it, so the accounting must let it go */
+static void contexts(void)
+{
+	CUdeviceptr a, b;
+	CUcontext c1, c2, p;
+	size_t f, t;
+	CUdevice d;
+
+	cuInit(0);
+	cuDeviceGet(&d, 0);
+	ok(cuCtxCreate_v2(&c1, 0, d) == 0, "a context");
+	ok(cuMemAlloc_v2(&a, 256 * MiB) == 0 && cuMemAlloc_v2(&b, 64 * MiB) == 0 && fakecuda_is_registered((void *)b),
+	   "T1 and T2 in it");
+	ok(cuCtxDestroy_v2(c1) == 0, "destroy it");
+	ok(cuCtxCreate_v2(&c2, 0, d) == 0 && cuMemGetInfo_v2(&f, &t) == 0 && f == t, "its memory is free again");
+	is_int(fakecuda_registered_ranges(), 0, "its host memory is unpinned");
+	ok(my_status(&st) == 0 && st.dev[0].tier[0].count == 0 && st.dev[0].tier[1].count == 0, "status: nothing left");
+	cuCtxDestroy_v2(c2);
+
+	ok(cuDevicePrimaryCtxRetain(&p, d) == 0 && cuCtxSetCurrent(p) == 0, "the primary context");
+	ok(cuMemAlloc_v2(&a, 256 * MiB) == 0 && cuMemAlloc_v2(&b, 64 * MiB) == 0, "T1 and T2 in it");
+	ok(cuDevicePrimaryCtxReset_v2(d) == 0, "reset it");
+	ok(cuDevicePrimaryCtxRetain(&p, d) == 0 && cuCtxSetCurrent(p) == 0 && cuMemGetInfo_v2(&f, &t) == 0 && f == t,
+	   "after a reset its memory is free again");
+	ok(cuMemAlloc_v2(&a, 256 * MiB) == 0 && cuMemAlloc_v2(&b, 64 * MiB) == 0, "T1 and T2 in it again");
+	ok(cuDevicePrimaryCtxRelease_v2(d) == 0, "the last release destroys it");
+	ok(cuCtxCreate_v2(&c2, 0, d) == 0 && cuMemGetInfo_v2(&f, &t) == 0 && f == t, "and frees its memory");
+}
+
+/* rounding: host_limit 10M counts whole 2 MB pages, as they are pinned */
+static void rounding(void)
+{
+	CUdeviceptr a, b[3];
+	size_t f, t;
+
+	setup();
+	ok(cuMemAlloc_v2(&a, 256 * MiB) == 0, "fill VRAM");
+	ok(cuMemAlloc_v2(&b[0], 3 * MiB + 1) == 0 && fakecuda_is_registered((void *)b[0]), "3M+1 in T2");
+	ok(cuMemGetInfo_v2(&f, &t) == 0 && f == 10 * MiB - 4 * MiB, "it counts as the 4M it pins");
+	ok(my_status(&st) == 0 && st.dev[0].tier[1].bytes == 4 * MiB, "status: T2 holds 4M");
+	ok(cuMemAlloc_v2(&b[1], 3 * MiB + 1) == 0, "another 3M+1: 8M pinned");
+	ok(cuMemAlloc_v2(&b[2], 3 * MiB + 1) == CUDA_ERROR_OUT_OF_MEMORY,
+	   "a third would pin 12M > host_limit 10M: refused, though only 9M+3 were asked for");
+	ok(fakecuda_registered_bytes() <= 10 * MiB, "no more than host_limit is pinned (%llu)", fakecuda_registered_bytes());
+	{
+		CUdeviceptr base;
+		size_t sz;
+
+		ok(cuMemGetAddressRange_v2(&base, &sz, b[0] + 3 * MiB) == 0 && sz == 3 * MiB + 1,
+		   "the range is still what was asked for");
+	}
+	ok(cuMemFree_v2(b[0]) == 0 && cuMemFree_v2(b[1]) == 0 && cuMemGetInfo_v2(&f, &t) == 0 && f == 10 * MiB,
+	   "freed: host_limit all free again");
 }
 
 /* badconf: the configuration is broken, so the log goes to standard
@@ -325,10 +385,14 @@ int main(int argc, char **argv)
 		passthrough("enable=off");
 	else if (!strcmp(s, "badconf"))
 		badconf();
+	else if (!strcmp(s, "contexts"))
+		contexts();
+	else if (!strcmp(s, "rounding"))
+		rounding();
 	else if (!strcmp(s, "register-fails"))
 		register_fails();
 	else {
-		fprintf(stderr, "usage: t-drv place|phase|query|physical|async|vmm|vmm-nohost|disabled|badconf|register-fails\n");
+		fprintf(stderr, "usage: t-drv place|phase|query|physical|async|vmm|vmm-nohost|disabled|badconf|contexts|rounding|register-fails\n");
 		return 100;
 	}
 	return done();

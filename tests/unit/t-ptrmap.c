@@ -61,5 +61,18 @@ int main(void)
 	ok(!bad, "churn: every delete found its key");
 	is_int(atomic_load(&wrong), 0, "readers never saw a wrong answer during the churn");
 	is_int(gb_ptrmap_live(m), 1050, "live count after the churn");
+
+	/* the same few keys allocated and freed over and over reuse their
+	 * slots: the table does not grow (it used to, and leak) */
+	{
+		struct gb_ptrmap *q = gb_ptrmap_new();
+
+		for (i = 0; i < 1000000; i++) {
+			gb_ptrmap_put(q, KEY(i % 64), (void *)1);
+			gb_ptrmap_del(q, KEY(i % 64));
+		}
+		is_int(gb_ptrmap_capacity(q), 1024, "a million put/del pairs on 64 keys: no growth");
+		is_int(gb_ptrmap_live(q), 0, "and nothing live");
+	}
 	return done();
 }

@@ -134,13 +134,28 @@ int main(void)
 		int files = 0, tmp = 0;
 
 		while (d && (e = readdir(d)))
-			if (e->d_name[0] != '.' || strstr(e->d_name, ".tmp"))
-				files++, tmp += strstr(e->d_name, ".tmp") != NULL;
+			if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
+				files++, tmp += e->d_name[0] == '.';
 		if (d)
 			closedir(d);
 		ok(files == 1 && tmp == 0, "one file, no temporary left (%d, %d)", files, tmp);
 	}
 	ok(gb_status_write(dir, &a) == 0, "rewrite over it");
+	{
+		/* a file speaks only for its owner: one claiming another uid is refused */
+		struct gb_status c = a;
+		char spoof[600];
+
+		c.pid = 1;
+		c.uid = getuid() + 4242;
+		ok(gb_status_write(dir, &c) == 0, "write a file that claims another uid");
+		gb_status_path(dir, 1, spoof, sizeof(spoof));
+		if (getuid() == 0)
+			ok(chown(spoof, 4243, 4243) == 0, "(as root: give it to uid 4243)");
+		if (!ok(gb_status_read(spoof, &b, &err) < 0 && strstr(err.msg, "claims uid"), "refused"))
+			printf("#   %s\n", err.msg);
+		unlink(spoof);
+	}
 	ok(!gb_status_is_stale(&a), "our own status is not stale");
 	b = a;
 	b.starttime = a.starttime + 1;
