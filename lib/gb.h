@@ -85,6 +85,8 @@ struct gb_conf {
 	struct gb_sizepct kv_reserve;  /* % of vram_limit */
 	int report;                    /* enum gb_report */
 	int hugepages;
+	int t2_stream;                 /* stage T2 memory into VRAM for the kernels that read it */
+	uint64_t t2_stage;             /* bytes of VRAM for that */
 	uint64_t phase_gap_ms;
 	uint64_t steady_after_ms;
 	int log_level;                 /* enum gb_loglevel */
@@ -94,7 +96,7 @@ struct gb_conf {
 	uint64_t status_interval_ms;
 	/* where each key's value came from: "default", "FILE:LINE",
 	 * "GB_KEY" or "--key"; indexed like the key table */
-	char origin[16][GB_PATH_MAX + 16];
+	char origin[24][GB_PATH_MAX + 16];
 };
 
 enum gb_conf_type { GB_CT_BOOL, GB_CT_SIZE, GB_CT_SIZEPCT, GB_CT_MS, GB_CT_ENUM, GB_CT_PATH };
@@ -165,6 +167,8 @@ struct gb_status_dev {
 	struct gb_status_tier tier[GB_TIERS];
 	uint64_t t2_hugetlb_bytes;
 	uint64_t vmm_bytes;     /* of tier[0] and tier[1], app VMM (cuMemCreate) */
+	uint64_t stage_bytes;   /* of tier[0]: the staging area (t2_stream) */
+	uint64_t staged_bytes;  /* copied from T2 into it so far */
 	uint64_t refused;       /* requests answered out of memory */
 };
 

@@ -37,6 +37,7 @@ static void atfork_child(void)
 	pthread_mutex_unlock(&g.lock);
 	gb_resolve_after_fork();
 	gb_nvml_after_fork();
+	gb_stage_after_fork();
 	/* a process that never used CUDA (a shell, say) has nothing to reset */
 	if (!atomic_load_explicit(&gb_ready_flag, memory_order_acquire))
 		return;

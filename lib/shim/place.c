@@ -144,6 +144,7 @@ static void t2v_insert(struct gb_rec *r)
 	g.t2n++;
 	atomic_store(&g.t2_lo, (uintptr_t)g.t2v[0]->ptr);
 	atomic_store(&g.t2_hi, (uintptr_t)(g.t2v[g.t2n - 1]->ptr + g.t2v[g.t2n - 1]->size));
+	gb_stage_publish();
 }
 
 static void t2v_remove(struct gb_rec *r)
@@ -163,6 +164,7 @@ static void t2v_remove(struct gb_rec *r)
 		atomic_store(&g.t2_lo, 0);
 		atomic_store(&g.t2_hi, 0);
 	}
+	gb_stage_publish();
 }
 
 static struct gb_ptrmap *map_of(const struct gb_rec *r)
@@ -254,6 +256,9 @@ static int t1_reserve(struct gb_dev *d, size_t size)
 	budget = d->vram_limit;
 	if (g.phase <= GB_PHASE_MODEL_LOAD)
 		budget -= d->kv_reserve;
+	/* t2_stream's staging area gets its room before it exists */
+	if (g.conf.t2_stream && !d->stage_reserved)
+		budget -= budget < g.conf.t2_stage ? budget : g.conf.t2_stage;
 	fits = size <= budget && d->tier[0].bytes <= budget - size;
 	if (fits)
 		d->tier[0].bytes += size;
@@ -356,6 +361,8 @@ static int t2_alloc(int devi, struct gb_dev *d, struct gb_t1 *t1, CUdeviceptr *o
 		refuse(devi, d, -1, t1->size, "no host memory is that large");
 		return CUDA_ERROR_OUT_OF_MEMORY;
 	}
+	if (g.conf.t2_stream && !d->stage_reserved)
+		gb_stage_prepare(devi);
 	if (!t2_reserve(devi, d, size))
 		return CUDA_ERROR_OUT_OF_MEMORY;
 	if (gb_hostmem_alloc(t1->size, g.conf.hugepages, &hm) < 0) {

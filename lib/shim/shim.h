@@ -82,6 +82,23 @@
 	X(CUresult, cuEventQuery, (CUevent)) \
 	X(CUresult, cuEventSynchronize, (CUevent)) \
 	X(CUresult, cuEventDestroy_v2, (CUevent)) \
+	X(CUresult, cuLaunchKernel, (CUfunction, unsigned, unsigned, unsigned, unsigned, unsigned, unsigned, \
+				     unsigned, CUstream, void **, void **)) \
+	X(CUresult, cuLaunchKernel_ptsz, (CUfunction, unsigned, unsigned, unsigned, unsigned, unsigned, unsigned, \
+					  unsigned, CUstream, void **, void **)) \
+	X(CUresult, cuLaunchKernelEx, (const CUlaunchConfig *, CUfunction, void **, void **)) \
+	X(CUresult, cuLaunchKernelEx_ptsz, (const CUlaunchConfig *, CUfunction, void **, void **)) \
+	X(CUresult, cuFuncGetParamInfo, (CUfunction, size_t, size_t *, size_t *)) \
+	X(CUresult, cuModuleLoadData, (CUmodule *, const void *)) \
+	X(CUresult, cuModuleGetFunction, (CUfunction *, CUmodule, const char *)) \
+	X(CUresult, cuMemcpyAsync, (CUdeviceptr, CUdeviceptr, size_t, CUstream)) \
+	X(CUresult, cuMemcpyAsync_ptsz, (CUdeviceptr, CUdeviceptr, size_t, CUstream)) \
+	X(CUresult, cuMemsetD8Async, (CUdeviceptr, unsigned char, size_t, CUstream)) \
+	X(CUresult, cuMemsetD8Async_ptsz, (CUdeviceptr, unsigned char, size_t, CUstream)) \
+	X(CUresult, cuStreamWaitEvent, (CUstream, CUevent, unsigned int)) \
+	X(CUresult, cuStreamWaitEvent_ptsz, (CUstream, CUevent, unsigned int)) \
+	X(CUresult, cuEventRecordWithFlags, (CUevent, CUstream, unsigned int)) \
+	X(CUresult, cuEventRecordWithFlags_ptsz, (CUevent, CUstream, unsigned int)) \
 	X(CUresult, cuGetProcAddress, (const char *, void **, int, cuuint64_t)) \
 	X(CUresult, cuGetProcAddress_v2, (const char *, void **, int, cuuint64_t, CUdriverProcAddressQueryResult *))
 
@@ -168,6 +185,8 @@ struct gb_dev {
 	uint64_t t2_hugetlb_bytes;
 	uint64_t vmm_bytes;
 	uint64_t refused;
+	int stage_reserved;          /* t2_stream's area is set up (or given up) */
+	uint64_t stage_bytes, staged_bytes;
 };
 
 struct gb_ptrmap;
@@ -272,6 +291,26 @@ GB_HIDDEN void gb_phase_event(int what, uint64_t now);
 enum { GB_EV_ALLOC, GB_EV_FREE, GB_EV_QUERY, GB_EV_TICK };
 GB_HIDDEN void gb_phase_set(int phase, uint64_t now);
 GB_HIDDEN void gb_phase_query(void); /* takes g.lock */
+
+/* ---- stage.c (t2_stream) ---- */
+struct gb_launch {
+	CUfunction f;
+	CUstream stream;
+	void **params, **extra;
+	int ptsz;
+	/* launch the application's kernel with these parameters */
+	CUresult (*run)(struct gb_launch *L, void **params, void **extra);
+	unsigned grid[3], block[3], shmem;
+	const CUlaunchConfig *cfg;
+	void *real;
+};
+/* 1 while launches must be looked at: t2_stream on and T2 in use */
+extern _Atomic int gb_staging GB_HIDDEN;
+/* -1: not staged, launch it as it is; else the launch's result */
+GB_HIDDEN int gb_stage_launch(struct gb_launch *L);
+GB_HIDDEN void gb_stage_publish(void);      /* under g.lock, after T2 changed */
+GB_HIDDEN void gb_stage_prepare(int dev);   /* at the first T2 placement */
+GB_HIDDEN void gb_stage_after_fork(void);
 
 /* ---- statusd.c ---- */
 GB_HIDDEN void gb_status_start(void);

@@ -55,6 +55,8 @@ static void snapshot(struct gb_status *st)
 		memcpy(o->tier, d->tier, sizeof(o->tier));
 		o->t2_hugetlb_bytes = d->t2_hugetlb_bytes;
 		o->vmm_bytes = d->vmm_bytes;
+		o->stage_bytes = d->stage_bytes;
+		o->staged_bytes = d->staged_bytes;
 		o->refused = d->refused;
 		pthread_mutex_unlock(&g.lock);
 		st->ndev = i + 1;

@@ -174,7 +174,7 @@ check_status_keys() {
 		        text = open(path).read()
 		    except OSError:
 		        continue
-		    if "\ndev0.refused\t" in text:
+		    if "\ndev0.t2_count\t1\n" in text and "\ndev0.refused\t" in text:
 		        shutil.copy(path, sys.argv[1])
 		        sys.exit(0)
 		sys.exit(1)

@@ -19,12 +19,19 @@
  * Where it is stricter than a sketch needs to be, it is so to catch shim
  * bugs the real driver would punish: copies and memsets must stay inside
  * memory the device can reach (allocations, registered host ranges,
- * VMM mappings with access set), and stale stream, event and context
- * handles are refused rather than dereferenced.
+ * VMM mappings with access set), and stale stream, event, context,
+ * module and function handles are refused rather than dereferenced.
+ *
+ * Kernels: cuModuleLoadData reads only the .entry names of its PTX, and
+ * the few kernels the double knows by name (the table "kernels") are C
+ * functions that cuLaunchKernel* runs at once, after checking the launch
+ * and assembling its parameters as the real driver would.  So a test can
+ * launch, and see what a shim did to a launch (fakecuda_last_param).
  *
  * One mutex guards everything; the context stack is per thread, as in
  * the real driver.  The fakecuda_* functions at the end are for tests.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <limits.h>
 #include <pthread.h>
@@ -973,18 +980,25 @@ API CUresult fc_cuMemGetInfo(unsigned int *free_b, unsigned int *total_b)
 #define SIDE_HOST 0
 #define SIDE_DEV 1
 
-static CUresult copy(uintptr_t dst, int dside, uintptr_t src, int sside, size_t n)
+static unsigned long long copied;       /* bytes moved by the cuMemcpy* calls */
+
+/* async: a stream-ordered call, which in the double is done before it
+ * returns; it differs only in that the stream is checked */
+static CUresult copy(uintptr_t dst, int dside, uintptr_t src, int sside, size_t n, CUstream s, int async)
 {
 	CUresult e;
 
 	pthread_mutex_lock(&lk);
-	e = need_init();
+	if (!(e = need_init()) && async)
+		e = stream_check(s);
 	if (!e && n && (!dst || !src))
 		e = CUDA_ERROR_INVALID_VALUE;
 	if (!e && n && dside == SIDE_DEV && !reachable(dst, n, PROT_WRITE))
 		e = CUDA_ERROR_INVALID_VALUE;
 	if (!e && n && sside == SIDE_DEV && !reachable(src, n, PROT_READ))
 		e = CUDA_ERROR_INVALID_VALUE;
+	if (!e)
+		copied += n;
 	pthread_mutex_unlock(&lk);
 	if (!e && n)
 		memmove((void *)dst, (const void *)src, n);
@@ -994,47 +1008,90 @@ static CUresult copy(uintptr_t dst, int dside, uintptr_t src, int sside, size_t 
 /* unified addressing: either side may be anything */
 API CUresult fc_cuMemcpy(CUdeviceptr dst, CUdeviceptr src, size_t n)
 {
-	return copy(dst, SIDE_HOST, src, SIDE_HOST, n);
+	return copy(dst, SIDE_HOST, src, SIDE_HOST, n, NULL, 0);
 }
 
 API CUresult fc_cuMemcpyHtoD_v2(CUdeviceptr dst, const void *src, size_t n)
 {
-	return copy(dst, SIDE_DEV, (uintptr_t)src, SIDE_HOST, n);
+	return copy(dst, SIDE_DEV, (uintptr_t)src, SIDE_HOST, n, NULL, 0);
 }
 
 API CUresult fc_cuMemcpyHtoD(CUdeviceptr_v1 dst, const void *src, unsigned int n)
 {
-	return copy(dst, SIDE_DEV, (uintptr_t)src, SIDE_HOST, n);
+	return copy(dst, SIDE_DEV, (uintptr_t)src, SIDE_HOST, n, NULL, 0);
 }
 
 API CUresult fc_cuMemcpyDtoH_v2(void *dst, CUdeviceptr src, size_t n)
 {
-	return copy((uintptr_t)dst, SIDE_HOST, src, SIDE_DEV, n);
+	return copy((uintptr_t)dst, SIDE_HOST, src, SIDE_DEV, n, NULL, 0);
 }
 
 API CUresult fc_cuMemcpyDtoH(void *dst, CUdeviceptr_v1 src, unsigned int n)
 {
-	return copy((uintptr_t)dst, SIDE_HOST, src, SIDE_DEV, n);
+	return copy((uintptr_t)dst, SIDE_HOST, src, SIDE_DEV, n, NULL, 0);
 }
 
 API CUresult fc_cuMemcpyDtoD_v2(CUdeviceptr dst, CUdeviceptr src, size_t n)
 {
-	return copy(dst, SIDE_DEV, src, SIDE_DEV, n);
+	return copy(dst, SIDE_DEV, src, SIDE_DEV, n, NULL, 0);
 }
 
 API CUresult fc_cuMemcpyDtoD(CUdeviceptr_v1 dst, CUdeviceptr_v1 src, unsigned int n)
 {
-	return copy(dst, SIDE_DEV, src, SIDE_DEV, n);
+	return copy(dst, SIDE_DEV, src, SIDE_DEV, n, NULL, 0);
 }
 
-/* n elements of width w (1 or 4) */
-static CUresult memset_dev(uintptr_t dst, unsigned int v, size_t n, size_t w)
+API CUresult fc_cuMemcpyAsync(CUdeviceptr dst, CUdeviceptr src, size_t n, CUstream s)
+{
+	return copy(dst, SIDE_HOST, src, SIDE_HOST, n, s, 1);
+}
+
+API CUresult fc_cuMemcpyAsync_ptsz(CUdeviceptr dst, CUdeviceptr src, size_t n, CUstream s)
+{
+	return copy(dst, SIDE_HOST, src, SIDE_HOST, n, s, 1);
+}
+
+API CUresult fc_cuMemcpyHtoDAsync_v2(CUdeviceptr dst, const void *src, size_t n, CUstream s)
+{
+	return copy(dst, SIDE_DEV, (uintptr_t)src, SIDE_HOST, n, s, 1);
+}
+
+API CUresult fc_cuMemcpyHtoDAsync_v2_ptsz(CUdeviceptr dst, const void *src, size_t n, CUstream s)
+{
+	return copy(dst, SIDE_DEV, (uintptr_t)src, SIDE_HOST, n, s, 1);
+}
+
+/* the pre-3.2 one, so that cuGetProcAddress below 3020 finds what the
+ * real driver hands out there (it has no _ptsz variant) */
+API CUresult fc_cuMemcpyHtoDAsync(CUdeviceptr_v1 dst, const void *src, unsigned int n, CUstream s)
+{
+	return copy(dst, SIDE_DEV, (uintptr_t)src, SIDE_HOST, n, s, 1);
+}
+
+API CUresult fc_cuMemcpyDtoHAsync_v2(void *dst, CUdeviceptr src, size_t n, CUstream s)
+{
+	return copy((uintptr_t)dst, SIDE_HOST, src, SIDE_DEV, n, s, 1);
+}
+
+API CUresult fc_cuMemcpyDtoHAsync_v2_ptsz(void *dst, CUdeviceptr src, size_t n, CUstream s)
+{
+	return copy((uintptr_t)dst, SIDE_HOST, src, SIDE_DEV, n, s, 1);
+}
+
+API CUresult fc_cuMemcpyDtoHAsync(void *dst, CUdeviceptr_v1 src, unsigned int n, CUstream s)
+{
+	return copy((uintptr_t)dst, SIDE_HOST, src, SIDE_DEV, n, s, 1);
+}
+
+/* n elements of width w (1 or 4); async as for copy() */
+static CUresult memset_dev(uintptr_t dst, unsigned int v, size_t n, size_t w, CUstream s, int async)
 {
 	CUresult e;
 	size_t i;
 
 	pthread_mutex_lock(&lk);
-	e = need_init();
+	if (!(e = need_init()) && async)
+		e = stream_check(s);
 	if (!e && n && (!dst || n > SIZE_MAX / w || dst % w || !reachable(dst, n * w, PROT_WRITE)))
 		e = CUDA_ERROR_INVALID_VALUE;
 	pthread_mutex_unlock(&lk);
@@ -1053,22 +1110,42 @@ static CUresult memset_dev(uintptr_t dst, unsigned int v, size_t n, size_t w)
 
 API CUresult fc_cuMemsetD8_v2(CUdeviceptr dst, unsigned char v, size_t n)
 {
-	return memset_dev(dst, v, n, 1);
+	return memset_dev(dst, v, n, 1, NULL, 0);
 }
 
 API CUresult fc_cuMemsetD8(CUdeviceptr_v1 dst, unsigned char v, unsigned int n)
 {
-	return memset_dev(dst, v, n, 1);
+	return memset_dev(dst, v, n, 1, NULL, 0);
 }
 
 API CUresult fc_cuMemsetD32_v2(CUdeviceptr dst, unsigned int v, size_t n)
 {
-	return memset_dev(dst, v, n, 4);
+	return memset_dev(dst, v, n, 4, NULL, 0);
 }
 
 API CUresult fc_cuMemsetD32(CUdeviceptr_v1 dst, unsigned int v, unsigned int n)
 {
-	return memset_dev(dst, v, n, 4);
+	return memset_dev(dst, v, n, 4, NULL, 0);
+}
+
+API CUresult fc_cuMemsetD8Async(CUdeviceptr dst, unsigned char v, size_t n, CUstream s)
+{
+	return memset_dev(dst, v, n, 1, s, 1);
+}
+
+API CUresult fc_cuMemsetD8Async_ptsz(CUdeviceptr dst, unsigned char v, size_t n, CUstream s)
+{
+	return memset_dev(dst, v, n, 1, s, 1);
+}
+
+API CUresult fc_cuMemsetD32Async(CUdeviceptr dst, unsigned int v, size_t n, CUstream s)
+{
+	return memset_dev(dst, v, n, 4, s, 1);
+}
+
+API CUresult fc_cuMemsetD32Async_ptsz(CUdeviceptr dst, unsigned int v, size_t n, CUstream s)
+{
+	return memset_dev(dst, v, n, 4, s, 1);
 }
 
 /* ---- host memory registration ---- */
@@ -1606,14 +1683,17 @@ static CUresult event_check(CUevent ev)
 	return pset_has(&events, ev) ? CUDA_SUCCESS : CUDA_ERROR_INVALID_HANDLE;
 }
 
-/* FAKECUDA_EVENT_DELAY lets a test see work "still in flight" */
-static CUresult event_record(CUevent ev, CUstream s)
+/* FAKECUDA_EVENT_DELAY lets a test see work "still in flight".  An
+ * external record (for other processes' waits) is the same thing here. */
+static CUresult event_record(CUevent ev, CUstream s, unsigned int flags)
 {
 	CUresult e;
 	long d;
 
 	pthread_mutex_lock(&lk);
-	if (!(e = event_check(ev)) && !(e = stream_check(s))) {
+	if (!(e = event_check(ev)) && !(e = stream_check(s)) && (flags & ~(unsigned int)CU_EVENT_RECORD_EXTERNAL))
+		e = CUDA_ERROR_INVALID_VALUE;
+	if (!e) {
 		d = fake_env_int("FAKECUDA_EVENT_DELAY", 0);
 		ev->pending = d > INT_MAX ? INT_MAX : (int)d;
 	}
@@ -1623,12 +1703,46 @@ static CUresult event_record(CUevent ev, CUstream s)
 
 API CUresult fc_cuEventRecord(CUevent ev, CUstream s)
 {
-	return event_record(ev, s);
+	return event_record(ev, s, 0);
 }
 
 API CUresult fc_cuEventRecord_ptsz(CUevent ev, CUstream s)
 {
-	return event_record(ev, s);
+	return event_record(ev, s, 0);
+}
+
+API CUresult fc_cuEventRecordWithFlags(CUevent ev, CUstream s, unsigned int flags)
+{
+	return event_record(ev, s, flags);
+}
+
+API CUresult fc_cuEventRecordWithFlags_ptsz(CUevent ev, CUstream s, unsigned int flags)
+{
+	return event_record(ev, s, flags);
+}
+
+/* Checked, then nothing: the work an event stands for is done by the
+ * time its record returns; a pending one (FAKECUDA_EVENT_DELAY) stays
+ * pending, as a GPU-side wait does not complete it. */
+static CUresult stream_wait(CUstream s, CUevent ev, unsigned int flags)
+{
+	CUresult e;
+
+	pthread_mutex_lock(&lk);
+	if (!(e = stream_check(s)) && !(e = event_check(ev)) && (flags & ~(unsigned int)CU_EVENT_WAIT_EXTERNAL))
+		e = CUDA_ERROR_INVALID_VALUE;
+	pthread_mutex_unlock(&lk);
+	return e;
+}
+
+API CUresult fc_cuStreamWaitEvent(CUstream s, CUevent ev, unsigned int flags)
+{
+	return stream_wait(s, ev, flags);
+}
+
+API CUresult fc_cuStreamWaitEvent_ptsz(CUstream s, CUevent ev, unsigned int flags)
+{
+	return stream_wait(s, ev, flags);
 }
 
 API CUresult fc_cuEventQuery(CUevent ev)
@@ -1676,6 +1790,419 @@ API CUresult fc_cuEventDestroy(CUevent ev)
 API CUresult fc_cuEventDestroy_v2(CUevent ev)
 {
 	return event_destroy(ev);
+}
+
+/* ---- modules and kernels ----
+ * Nothing is compiled: a module is PTX text of which only the .entry
+ * names are read, and a kernel the double can run is a C function below,
+ * picked by name.  "Device memory" being host memory, the bodies
+ * dereference their pointer parameters directly; like a real kernel
+ * they trust them (a bad one faults, as it would fault the GPU).  A
+ * launch runs the body at once on the calling thread, after the checks
+ * the real driver makes, so that a shim that rewrites launches is held
+ * to the real rules. */
+
+#define KPARAM_MAX 32           /* bytes of parameters of the widest kernel */
+#define KWORDS (KPARAM_MAX / 8)
+
+/* the 64-bit word at byte off of a parameter buffer */
+static uint64_t karg(const unsigned char *a, size_t off)
+{
+	uint64_t v;
+
+	memcpy(&v, a + off, sizeof(v));
+	return v;
+}
+
+static void *kptr(const unsigned char *a, size_t off)
+{
+	return (void *)(uintptr_t)karg(a, off);
+}
+
+/* a little-endian 64-bit word, whatever the host's order */
+static uint64_t le64(const unsigned char *b)
+{
+	uint64_t v;
+
+	memcpy(&v, b, sizeof(v));
+#if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+	v = __builtin_bswap64(v);
+#endif
+	return v;
+}
+
+/* out is a device pointer with no promise of alignment */
+static void add64(void *out, uint64_t v)
+{
+	uint64_t w;
+
+	memcpy(&w, out, sizeof(w));
+	w += v;
+	memcpy(out, &w, sizeof(w));
+}
+
+/* gb_sum(p, nbytes, out): *out += sum of w_i * (2i + 1), mod 2^64, over
+ * the little-endian words w_i of [p, p+nbytes), the last one zero-padded.
+ * The odd weights make the sum see where each word is, not only what. */
+static void k_gb_sum(const unsigned char *a)
+{
+	const unsigned char *p = kptr(a, 0);
+	uint64_t n = karg(a, 8), s = 0, i;
+	unsigned char tail[8] = { 0 };
+
+	for (i = 0; i < n / 8; i++)
+		s += le64(p + 8 * i) * (2 * i + 1);
+	if (n % 8) {
+		memcpy(tail, p + 8 * i, n % 8);
+		s += le64(tail) * (2 * i + 1);
+	}
+	add64(kptr(a, 16), s);
+}
+
+/* gb_writeback(src, dst, nbytes, sums): copy only if sums[0] != sums[1] */
+static void k_gb_writeback(const unsigned char *a)
+{
+	const unsigned char *sums = kptr(a, 24);
+
+	if (karg(sums, 0) != karg(sums, 8))
+		memmove(kptr(a, 8), kptr(a, 0), karg(a, 16));
+}
+
+static uint64_t byte_sum(const unsigned char *p, uint64_t n)
+{
+	uint64_t s = 0, i;
+
+	for (i = 0; i < n; i++)
+		s += p[i];
+	return s;
+}
+
+/* t_sum(p, nbytes, out): *out = sum of the bytes */
+static void k_t_sum(const unsigned char *a)
+{
+	uint64_t s = byte_sum(kptr(a, 0), karg(a, 8));
+
+	memcpy(kptr(a, 16), &s, sizeof(s));
+}
+
+/* t_fill(p, nbytes, u32 value): the low byte of value everywhere */
+static void k_t_fill(const unsigned char *a)
+{
+	uint32_t v;
+
+	memcpy(&v, a + 16, sizeof(v));
+	memset(kptr(a, 0), (int)(v & 0xff), karg(a, 8));
+}
+
+/* t_copy(dst, src, nbytes) */
+static void k_t_copy(const unsigned char *a)
+{
+	memmove(kptr(a, 0), kptr(a, 8), karg(a, 16));
+}
+
+/* t_struct({ p, nbytes, out, pad }): t_sum, its arguments in one
+ * parameter, for callers that must not take it for three pointers */
+static void k_t_struct(const unsigned char *a)
+{
+	k_t_sum(a);
+}
+
+struct kernel {
+	const char *name;
+	void (*run)(const unsigned char *args);
+	size_t nparams;
+	struct {
+		size_t off, size;
+	} p[4];                 /* natural layout, as nvcc would make it */
+};
+
+static const struct kernel kernels[] = {
+	{ "gb_sum", k_gb_sum, 3, { { 0, 8 }, { 8, 8 }, { 16, 8 } } },
+	{ "gb_writeback", k_gb_writeback, 4, { { 0, 8 }, { 8, 8 }, { 16, 8 }, { 24, 8 } } },
+	{ "t_sum", k_t_sum, 3, { { 0, 8 }, { 8, 8 }, { 16, 8 } } },
+	{ "t_fill", k_t_fill, 3, { { 0, 8 }, { 8, 8 }, { 16, 4 } } },
+	{ "t_copy", k_t_copy, 3, { { 0, 8 }, { 8, 8 }, { 16, 8 } } },
+	{ "t_struct", k_t_struct, 1, { { 0, 32 } } },
+};
+#define NKERNELS (sizeof(kernels) / sizeof(kernels[0]))
+
+/* per kernel: launches, and the parameters of the last one */
+static unsigned long long klaunches[NKERNELS];
+static uint64_t klast[NKERNELS][KWORDS];
+
+static int kernel_index(const char *name, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < NKERNELS; i++)
+		if (strlen(kernels[i].name) == len && !memcmp(kernels[i].name, name, len))
+			return (int)i;
+	return -1;
+}
+
+/* a handle per kernel of the table, whether the module has it or not,
+ * so that a module is one allocation and handles stay put */
+struct CUfunc_st {
+	CUmodule mod;
+	const struct kernel *k; /* NULL: no .entry of that name in the module */
+};
+
+struct CUmod_st {
+	CUcontext ctx;
+	struct CUfunc_st fn[NKERNELS];
+};
+
+static struct pset modules;
+
+/*
+ * Every name after an ".entry" directive ("[.visible|.weak] .entry NAME(")
+ * that is a kernel of the table gets its handle.  Other entries are
+ * accepted, as their PTX would be, but cuModuleGetFunction cannot find
+ * them: the double has nothing to run for them.
+ */
+static void ptx_entries(struct CUmod_st *m, const char *ptx)
+{
+	const char *s = ptx, *name;
+	int k;
+
+	while ((s = strstr(s, ".entry"))) {
+		/* the directive itself, not ".entrypoint" or "x.entry" */
+		if ((s != ptx && !isspace((unsigned char)s[-1])) || !isspace((unsigned char)s[6])) {
+			s += 6;
+			continue;
+		}
+		for (s += 6; isspace((unsigned char)*s); s++)
+			;
+		for (name = s; *s && *s != '(' && !isspace((unsigned char)*s); s++)
+			;
+		if ((k = kernel_index(name, (size_t)(s - name))) >= 0)
+			m->fn[k].k = &kernels[k];
+	}
+}
+
+/* The image must be NUL-terminated PTX; a cubin or fatbin would be read
+ * as text and yield no kernels. */
+API CUresult fc_cuModuleLoadData(CUmodule *mod, const void *image)
+{
+	struct CUmod_st *m = NULL;
+	CUcontext c;
+	CUresult e;
+	size_t i;
+
+	pthread_mutex_lock(&lk);
+	if (!(e = cur_ctx(&c)) && (!mod || !image))
+		e = CUDA_ERROR_INVALID_VALUE;
+	if (!e && (!(m = calloc(1, sizeof(*m))) || pset_add(&modules, m) < 0)) {
+		free(m);
+		e = CUDA_ERROR_OUT_OF_MEMORY;
+	}
+	if (!e) {
+		m->ctx = c;
+		for (i = 0; i < NKERNELS; i++)
+			m->fn[i].mod = m;
+		ptx_entries(m, image);
+		*mod = m;
+	}
+	pthread_mutex_unlock(&lk);
+	return e;
+}
+
+API CUresult fc_cuModuleUnload(CUmodule m)
+{
+	CUresult e;
+
+	pthread_mutex_lock(&lk);
+	if (!(e = need_init()) && !pset_has(&modules, m))
+		e = CUDA_ERROR_INVALID_HANDLE;
+	if (!e) {
+		pset_del(&modules, m);
+		free(m);
+	}
+	pthread_mutex_unlock(&lk);
+	return e;
+}
+
+API CUresult fc_cuModuleGetFunction(CUfunction *f, CUmodule m, const char *name)
+{
+	CUresult e;
+	int k = -1;
+
+	pthread_mutex_lock(&lk);
+	if (!(e = need_init()) && (!f || !name))
+		e = CUDA_ERROR_INVALID_VALUE;
+	if (!e && !pset_has(&modules, m))
+		e = CUDA_ERROR_INVALID_HANDLE;
+	if (!e && ((k = kernel_index(name, strlen(name))) < 0 || !m->fn[k].k))
+		e = CUDA_ERROR_NOT_FOUND;
+	if (!e)
+		*f = &m->fn[k];
+	pthread_mutex_unlock(&lk);
+	return e;
+}
+
+/* the kernel of a handle of a loaded module; NULL for anything else,
+ * stale handles of unloaded modules included */
+static const struct kernel *func_kernel(CUfunction f)
+{
+	size_t i, j;
+
+	for (i = 0; i < modules.n; i++) {
+		struct CUmod_st *m = modules.v[i];
+
+		for (j = 0; j < NKERNELS; j++)
+			if (f == &m->fn[j])
+				return f->k;
+	}
+	return NULL;
+}
+
+/* size may be NULL, as in the real driver */
+API CUresult fc_cuFuncGetParamInfo(CUfunction f, size_t index, size_t *offset, size_t *size)
+{
+	const struct kernel *k = NULL;
+	CUresult e;
+
+	pthread_mutex_lock(&lk);
+	if (!(e = need_init()) && !(k = func_kernel(f)))
+		e = CUDA_ERROR_INVALID_HANDLE;
+	if (!e && (!offset || index >= k->nparams))
+		e = CUDA_ERROR_INVALID_VALUE;
+	if (!e) {
+		*offset = k->p[index].off;
+		if (size)
+			*size = k->p[index].size;
+	}
+	pthread_mutex_unlock(&lk);
+	return e;
+}
+
+/*
+ * The parameter buffer of a launch, from exactly one of kernelParams
+ * (one pointer to each parameter's value) or extra (the buffer itself,
+ * laid out as cuFuncGetParamInfo says, with its size, in a list of
+ * key/value pairs closed by CU_LAUNCH_PARAM_END).  A buffer smaller
+ * than the parameters is refused; bytes past them are not read.
+ */
+static CUresult kernel_args(const struct kernel *k, void **params, void **extra, unsigned char *buf)
+{
+	size_t need = k->p[k->nparams - 1].off + k->p[k->nparams - 1].size, i;
+	const size_t *size = NULL;
+	const void *src = NULL;
+
+	if (!params == !extra)
+		return CUDA_ERROR_INVALID_VALUE;
+	if (params) {
+		for (i = 0; i < k->nparams; i++) {
+			if (!params[i])
+				return CUDA_ERROR_INVALID_VALUE;
+			memcpy(buf + k->p[i].off, params[i], k->p[i].size);
+		}
+		return CUDA_SUCCESS;
+	}
+	for (i = 0; extra[i] != (void *)(uintptr_t)CU_LAUNCH_PARAM_END_AS_INT; i += 2) {
+		if (extra[i] == (void *)(uintptr_t)CU_LAUNCH_PARAM_BUFFER_POINTER_AS_INT)
+			src = extra[i + 1];
+		else if (extra[i] == (void *)(uintptr_t)CU_LAUNCH_PARAM_BUFFER_SIZE_AS_INT)
+			size = extra[i + 1];
+		else
+			return CUDA_ERROR_INVALID_VALUE;
+	}
+	if (!src || !size || *size < need)
+		return CUDA_ERROR_INVALID_VALUE;
+	memcpy(buf, src, need);
+	return CUDA_SUCCESS;
+}
+
+/* the limits of every GPU since compute capability 3.0; 48 KiB of
+ * dynamic shared memory without the opt-in attribute */
+#define MAX_BLOCK 1024
+#define MAX_GRID_X 0x7fffffffU
+#define MAX_GRID_YZ 65535U
+#define MAX_SHARED (48U << 10)
+
+/*
+ * A launch on a capturing stream (fakecuda_set_capturing) runs as well:
+ * the double has no graphs to record it into.  f must belong to the
+ * current context, as a module's kernels do in the real driver.
+ */
+static CUresult launch(CUfunction f, unsigned int gx, unsigned int gy, unsigned int gz, unsigned int bx,
+		       unsigned int by, unsigned int bz, unsigned int shared, CUstream s, void **params,
+		       void **extra)
+{
+	uint64_t buf[KWORDS] = { 0 };
+	const struct kernel *k = NULL;
+	CUcontext c;
+	CUresult e;
+	size_t i;
+
+	pthread_mutex_lock(&lk);
+	if ((e = cur_ctx(&c)) || (e = stream_check(s)))
+		goto out;
+	if (!(k = func_kernel(f))) {
+		e = CUDA_ERROR_INVALID_HANDLE;
+		goto out;
+	}
+	if (f->mod->ctx != c) {
+		e = CUDA_ERROR_INVALID_CONTEXT;
+		goto out;
+	}
+	if (!gx || !gy || !gz || !bx || !by || !bz || gx > MAX_GRID_X || gy > MAX_GRID_YZ || gz > MAX_GRID_YZ ||
+	    bx > MAX_BLOCK || by > MAX_BLOCK || bz > 64 || (unsigned long long)bx * by * bz > MAX_BLOCK ||
+	    shared > MAX_SHARED) {
+		e = CUDA_ERROR_INVALID_VALUE;
+		goto out;
+	}
+	if ((e = kernel_args(k, params, extra, (unsigned char *)buf)))
+		goto out;
+	i = (size_t)(k - kernels);
+	klaunches[i]++;
+	memcpy(klast[i], buf, sizeof(buf));
+out:
+	pthread_mutex_unlock(&lk);
+	/* outside the lock, as copies are: it touches only the caller's memory */
+	if (!e)
+		k->run((const unsigned char *)buf);
+	return e;
+}
+
+API CUresult fc_cuLaunchKernel(CUfunction f, unsigned int gx, unsigned int gy, unsigned int gz, unsigned int bx,
+			       unsigned int by, unsigned int bz, unsigned int shared, CUstream s, void **params,
+			       void **extra)
+{
+	return launch(f, gx, gy, gz, bx, by, bz, shared, s, params, extra);
+}
+
+API CUresult fc_cuLaunchKernel_ptsz(CUfunction f, unsigned int gx, unsigned int gy, unsigned int gz,
+				    unsigned int bx, unsigned int by, unsigned int bz, unsigned int shared,
+				    CUstream s, void **params, void **extra)
+{
+	return launch(f, gx, gy, gz, bx, by, bz, shared, s, params, extra);
+}
+
+/* the attributes (clusters, priorities, ...) change nothing here */
+static CUresult launch_ex(const CUlaunchConfig *cfg, CUfunction f, void **params, void **extra)
+{
+	CUresult e;
+
+	if (!cfg || (cfg->numAttrs && !cfg->attrs)) {
+		/* still say "not initialised" before "bad argument" */
+		pthread_mutex_lock(&lk);
+		e = need_init();
+		pthread_mutex_unlock(&lk);
+		return e ? e : CUDA_ERROR_INVALID_VALUE;
+	}
+	return launch(f, cfg->gridDimX, cfg->gridDimY, cfg->gridDimZ, cfg->blockDimX, cfg->blockDimY,
+		      cfg->blockDimZ, cfg->sharedMemBytes, cfg->hStream, params, extra);
+}
+
+API CUresult fc_cuLaunchKernelEx(const CUlaunchConfig *cfg, CUfunction f, void **params, void **extra)
+{
+	return launch_ex(cfg, f, params, extra);
+}
+
+API CUresult fc_cuLaunchKernelEx_ptsz(const CUlaunchConfig *cfg, CUfunction f, void **params, void **extra)
+{
+	return launch_ex(cfg, f, params, extra);
 }
 
 /* ---- virtual memory management ---- */
@@ -2166,6 +2693,18 @@ API CUresult fc_cuGetErrorName(CUresult e, const char **s)
 	X(cuMemsetD8_v2, (CUdeviceptr d, unsigned char v, size_t n), (d, v, n)) \
 	X(cuMemsetD32, (CUdeviceptr_v1 d, unsigned int v, unsigned int n), (d, v, n)) \
 	X(cuMemsetD32_v2, (CUdeviceptr d, unsigned int v, size_t n), (d, v, n)) \
+	X(cuMemcpyAsync, (CUdeviceptr d, CUdeviceptr s, size_t n, CUstream st), (d, s, n, st)) \
+	X(cuMemcpyAsync_ptsz, (CUdeviceptr d, CUdeviceptr s, size_t n, CUstream st), (d, s, n, st)) \
+	X(cuMemcpyHtoDAsync, (CUdeviceptr_v1 d, const void *s, unsigned int n, CUstream st), (d, s, n, st)) \
+	X(cuMemcpyHtoDAsync_v2, (CUdeviceptr d, const void *s, size_t n, CUstream st), (d, s, n, st)) \
+	X(cuMemcpyHtoDAsync_v2_ptsz, (CUdeviceptr d, const void *s, size_t n, CUstream st), (d, s, n, st)) \
+	X(cuMemcpyDtoHAsync, (void *d, CUdeviceptr_v1 s, unsigned int n, CUstream st), (d, s, n, st)) \
+	X(cuMemcpyDtoHAsync_v2, (void *d, CUdeviceptr s, size_t n, CUstream st), (d, s, n, st)) \
+	X(cuMemcpyDtoHAsync_v2_ptsz, (void *d, CUdeviceptr s, size_t n, CUstream st), (d, s, n, st)) \
+	X(cuMemsetD8Async, (CUdeviceptr d, unsigned char v, size_t n, CUstream st), (d, v, n, st)) \
+	X(cuMemsetD8Async_ptsz, (CUdeviceptr d, unsigned char v, size_t n, CUstream st), (d, v, n, st)) \
+	X(cuMemsetD32Async, (CUdeviceptr d, unsigned int v, size_t n, CUstream st), (d, v, n, st)) \
+	X(cuMemsetD32Async_ptsz, (CUdeviceptr d, unsigned int v, size_t n, CUstream st), (d, v, n, st)) \
 	X(cuMemHostRegister, (void *p, size_t n, unsigned int f), (p, n, f)) \
 	X(cuMemHostRegister_v2, (void *p, size_t n, unsigned int f), (p, n, f)) \
 	X(cuMemHostUnregister, (void *p), (p)) \
@@ -2190,10 +2729,26 @@ API CUresult fc_cuGetErrorName(CUresult e, const char **s)
 	X(cuEventCreate, (CUevent *e, unsigned int f), (e, f)) \
 	X(cuEventRecord, (CUevent e, CUstream s), (e, s)) \
 	X(cuEventRecord_ptsz, (CUevent e, CUstream s), (e, s)) \
+	X(cuEventRecordWithFlags, (CUevent e, CUstream s, unsigned int f), (e, s, f)) \
+	X(cuEventRecordWithFlags_ptsz, (CUevent e, CUstream s, unsigned int f), (e, s, f)) \
+	X(cuStreamWaitEvent, (CUstream s, CUevent e, unsigned int f), (s, e, f)) \
+	X(cuStreamWaitEvent_ptsz, (CUstream s, CUevent e, unsigned int f), (s, e, f)) \
 	X(cuEventQuery, (CUevent e), (e)) \
 	X(cuEventSynchronize, (CUevent e), (e)) \
 	X(cuEventDestroy, (CUevent e), (e)) \
 	X(cuEventDestroy_v2, (CUevent e), (e)) \
+	X(cuModuleLoadData, (CUmodule *m, const void *i), (m, i)) \
+	X(cuModuleUnload, (CUmodule m), (m)) \
+	X(cuModuleGetFunction, (CUfunction *f, CUmodule m, const char *n), (f, m, n)) \
+	X(cuFuncGetParamInfo, (CUfunction f, size_t i, size_t *o, size_t *n), (f, i, o, n)) \
+	X(cuLaunchKernel, (CUfunction f, unsigned int gx, unsigned int gy, unsigned int gz, unsigned int bx, \
+			   unsigned int by, unsigned int bz, unsigned int sh, CUstream s, void **p, void **x), \
+	  (f, gx, gy, gz, bx, by, bz, sh, s, p, x)) \
+	X(cuLaunchKernel_ptsz, (CUfunction f, unsigned int gx, unsigned int gy, unsigned int gz, unsigned int bx, \
+				unsigned int by, unsigned int bz, unsigned int sh, CUstream s, void **p, void **x), \
+	  (f, gx, gy, gz, bx, by, bz, sh, s, p, x)) \
+	X(cuLaunchKernelEx, (const CUlaunchConfig *c, CUfunction f, void **p, void **x), (c, f, p, x)) \
+	X(cuLaunchKernelEx_ptsz, (const CUlaunchConfig *c, CUfunction f, void **p, void **x), (c, f, p, x)) \
 	X(cuMemGetAllocationGranularity, (size_t *g, const CUmemAllocationProp *p, \
 					  CUmemAllocationGranularity_flags f), (g, p, f)) \
 	X(cuMemCreate, (CUmemGenericAllocationHandle *h, size_t n, const CUmemAllocationProp *p, \
@@ -2253,6 +2808,8 @@ static const struct {
 	{ "cuMemcpyDtoD", 3020 },
 	{ "cuMemsetD8", 3020 },
 	{ "cuMemsetD32", 3020 },
+	{ "cuMemcpyHtoDAsync", 3020 },
+	{ "cuMemcpyDtoHAsync", 3020 },
 	/* cuda.h switched these at API version 4000, not 3020 */
 	{ "cuCtxDestroy", 4000 },
 	{ "cuCtxPushCurrent", 4000 },
@@ -2269,7 +2826,9 @@ static const struct {
 static const char *const ptsz_bases[] = {
 	"cuMemAllocAsync", "cuMemAllocFromPoolAsync", "cuMemFreeAsync",
 	"cuStreamSynchronize", "cuStreamIsCapturing", "cuEventRecord", "cuLaunchHostFunc",
-	"cuStreamGetCtx",
+	"cuStreamGetCtx", "cuLaunchKernel", "cuLaunchKernelEx", "cuMemcpyAsync", "cuMemcpyHtoDAsync",
+	"cuMemcpyDtoHAsync", "cuMemsetD8Async", "cuMemsetD32Async", "cuEventRecordWithFlags",
+	"cuStreamWaitEvent",
 };
 
 static const struct export *export_find(const char *name)
@@ -2285,8 +2844,8 @@ static const struct export *export_find(const char *name)
 /* No cuInit needed: cudart finds cuInit itself this way. */
 static CUresult gpa(const char *sym, void **pfn, int ver, cuuint64_t flags, CUdriverProcAddressQueryResult *st)
 {
-	const struct export *x;
-	const char *suffix = "";
+	const struct export *x, *y;
+	const char *v2 = "";
 	char name[128];
 	size_t i;
 
@@ -2299,13 +2858,18 @@ static CUresult gpa(const char *sym, void **pfn, int ver, cuuint64_t flags, CUdr
 	*pfn = NULL;
 	for (i = 0; i < sizeof(v2_rules) / sizeof(v2_rules[0]); i++)
 		if (!strcmp(v2_rules[i].base, sym) && ver >= v2_rules[i].v2_from)
-			suffix = "_v2";
+			v2 = "_v2";
+	if ((size_t)snprintf(name, sizeof(name), "%s%s", sym, v2) >= sizeof(name) || !(x = export_find(name)))
+		return CUDA_ERROR_NOT_FOUND;
+	/* _ptsz goes after _v2 (cuMemcpyHtoDAsync_v2_ptsz); the pre-3.2
+	 * entry points have none, so they are what the flag gets there */
 	if (flags & CU_GET_PROC_ADDRESS_PER_THREAD_DEFAULT_STREAM)
 		for (i = 0; i < sizeof(ptsz_bases) / sizeof(ptsz_bases[0]); i++)
-			if (!strcmp(ptsz_bases[i], sym))
-				suffix = "_ptsz";
-	if ((size_t)snprintf(name, sizeof(name), "%s%s", sym, suffix) >= sizeof(name) || !(x = export_find(name)))
-		return CUDA_ERROR_NOT_FOUND;
+			if (!strcmp(ptsz_bases[i], sym)) {
+				if (strlen(name) + 5 < sizeof(name) && (y = export_find(strcat(name, "_ptsz"))))
+					x = y;
+				break;
+			}
 	*pfn = fake_env_flag("FAKECUDA_GPA_THUNKS") ? x->thunk : x->fn;
 	if (st)
 		*st = CU_GET_PROC_ADDRESS_SUCCESS;
@@ -2420,4 +2984,44 @@ TEST_API void fakecuda_set_capturing(void *stream, int on)
 TEST_API int fakecuda_gpa_calls(void)
 {
 	return atomic_load(&gpa_calls);
+}
+
+/* the table's index of a kernel; -1 for others and NULL */
+static int kernel_named(const char *name)
+{
+	return name ? kernel_index(name, strlen(name)) : -1;
+}
+
+TEST_API unsigned long long fakecuda_kernel_launches(const char *name)
+{
+	unsigned long long n = 0;
+	int k = kernel_named(name);
+
+	pthread_mutex_lock(&lk);
+	if (k >= 0)
+		n = klaunches[k];
+	pthread_mutex_unlock(&lk);
+	return n;
+}
+
+TEST_API unsigned long long fakecuda_last_param(const char *name, unsigned int word)
+{
+	unsigned long long v = 0;
+	int k = kernel_named(name);
+
+	pthread_mutex_lock(&lk);
+	if (k >= 0 && word < KWORDS)
+		v = klast[k][word];
+	pthread_mutex_unlock(&lk);
+	return v;
+}
+
+TEST_API unsigned long long fakecuda_copy_bytes(void)
+{
+	unsigned long long n;
+
+	pthread_mutex_lock(&lk);
+	n = copied;
+	pthread_mutex_unlock(&lk);
+	return n;
 }

@@ -77,6 +77,18 @@ CUresult cuMemsetD8(CUdeviceptr_v1 dst, unsigned char v, unsigned int n);
 CUresult cuMemsetD8_v2(CUdeviceptr dst, unsigned char v, size_t n);
 CUresult cuMemsetD32(CUdeviceptr_v1 dst, unsigned int v, unsigned int n);
 CUresult cuMemsetD32_v2(CUdeviceptr dst, unsigned int v, size_t n);
+CUresult cuMemcpyAsync(CUdeviceptr dst, CUdeviceptr src, size_t n, CUstream s);
+CUresult cuMemcpyAsync_ptsz(CUdeviceptr dst, CUdeviceptr src, size_t n, CUstream s);
+CUresult cuMemcpyHtoDAsync(CUdeviceptr_v1 dst, const void *src, unsigned int n, CUstream s);
+CUresult cuMemcpyHtoDAsync_v2(CUdeviceptr dst, const void *src, size_t n, CUstream s);
+CUresult cuMemcpyHtoDAsync_v2_ptsz(CUdeviceptr dst, const void *src, size_t n, CUstream s);
+CUresult cuMemcpyDtoHAsync(void *dst, CUdeviceptr_v1 src, unsigned int n, CUstream s);
+CUresult cuMemcpyDtoHAsync_v2(void *dst, CUdeviceptr src, size_t n, CUstream s);
+CUresult cuMemcpyDtoHAsync_v2_ptsz(void *dst, CUdeviceptr src, size_t n, CUstream s);
+CUresult cuMemsetD8Async(CUdeviceptr dst, unsigned char v, size_t n, CUstream s);
+CUresult cuMemsetD8Async_ptsz(CUdeviceptr dst, unsigned char v, size_t n, CUstream s);
+CUresult cuMemsetD32Async(CUdeviceptr dst, unsigned int v, size_t n, CUstream s);
+CUresult cuMemsetD32Async_ptsz(CUdeviceptr dst, unsigned int v, size_t n, CUstream s);
 
 CUresult cuMemHostRegister(void *p, size_t size, unsigned int flags);
 CUresult cuMemHostRegister_v2(void *p, size_t size, unsigned int flags);
@@ -100,10 +112,27 @@ CUresult cuStreamIsCapturing_ptsz(CUstream s, CUstreamCaptureStatus *st);
 CUresult cuEventCreate(CUevent *ev, unsigned int flags);
 CUresult cuEventRecord(CUevent ev, CUstream s);
 CUresult cuEventRecord_ptsz(CUevent ev, CUstream s);
+CUresult cuEventRecordWithFlags(CUevent ev, CUstream s, unsigned int flags);
+CUresult cuEventRecordWithFlags_ptsz(CUevent ev, CUstream s, unsigned int flags);
+CUresult cuStreamWaitEvent(CUstream s, CUevent ev, unsigned int flags);
+CUresult cuStreamWaitEvent_ptsz(CUstream s, CUevent ev, unsigned int flags);
 CUresult cuEventQuery(CUevent ev);
 CUresult cuEventSynchronize(CUevent ev);
 CUresult cuEventDestroy(CUevent ev);
 CUresult cuEventDestroy_v2(CUevent ev);
+
+CUresult cuModuleLoadData(CUmodule *mod, const void *image);
+CUresult cuModuleUnload(CUmodule mod);
+CUresult cuModuleGetFunction(CUfunction *f, CUmodule mod, const char *name);
+CUresult cuFuncGetParamInfo(CUfunction f, size_t index, size_t *offset, size_t *size);
+CUresult cuLaunchKernel(CUfunction f, unsigned int gx, unsigned int gy, unsigned int gz, unsigned int bx,
+			unsigned int by, unsigned int bz, unsigned int shared, CUstream s, void **params,
+			void **extra);
+CUresult cuLaunchKernel_ptsz(CUfunction f, unsigned int gx, unsigned int gy, unsigned int gz, unsigned int bx,
+			     unsigned int by, unsigned int bz, unsigned int shared, CUstream s, void **params,
+			     void **extra);
+CUresult cuLaunchKernelEx(const CUlaunchConfig *cfg, CUfunction f, void **params, void **extra);
+CUresult cuLaunchKernelEx_ptsz(const CUlaunchConfig *cfg, CUfunction f, void **params, void **extra);
 
 CUresult cuMemGetAllocationGranularity(size_t *gran, const CUmemAllocationProp *prop,
 				       CUmemAllocationGranularity_flags flags);
@@ -144,5 +173,12 @@ int fakecuda_is_registered(const void *p);
 void fakecuda_set_capturing(void *stream, int on);
 /* calls of cuGetProcAddress and cuGetProcAddress_v2 so far */
 int fakecuda_gpa_calls(void);
+/* successful launches of the kernel called name so far (0: no such kernel) */
+unsigned long long fakecuda_kernel_launches(const char *name);
+/* 64-bit word number word of the parameter buffer of the last launch of
+ * that kernel, as it reached the double; 0 if none */
+unsigned long long fakecuda_last_param(const char *name, unsigned int word);
+/* bytes moved by successful cuMemcpy* calls, synchronous and async (not memsets) */
+unsigned long long fakecuda_copy_bytes(void);
 
 #endif

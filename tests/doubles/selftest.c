@@ -429,6 +429,602 @@ static void t_streams_events(void)
 	RC(cuStreamSynchronize(s), CUDA_ERROR_INVALID_HANDLE);
 }
 
+/* ---- kernels ---- */
+
+/* as the shim's module would look, with entries the double lacks, odd
+ * spacing, and names that only look like entries */
+static const char ptx[] =
+	".version 7.0\n.target sm_52\n.address_size 64\n"
+	".visible .entry gb_sum(\n\t.param .u64 p,\n\t.param .u64 n,\n\t.param .u64 out\n)\n{\n\tret;\n}\n"
+	".visible .entry gb_writeback(.param .u64 s, .param .u64 d, .param .u64 n, .param .u64 sums)\n{ ret; }\n"
+	".entry t_sum (.param .u64 p, .param .u64 n, .param .u64 out) { ret; }\n"
+	".visible\t.entry\tt_fill(.param .u64 p, .param .u64 n, .param .u32 v) { ret; }\n"
+	".weak .entry t_copy(.param .u64 d, .param .u64 s, .param .u64 n) { ret; }\n"
+	".visible .entry t_struct(.param .align 8 .b8 a[32]) { ret; }\n"
+	".visible .entry not_in_double(.param .u64 x) { ret; }\n"
+	".func t_helper() { ret; }\n";
+
+/* ways to launch: kernelParams, extra, cuLaunchKernelEx with each */
+enum { BY_PARAMS, BY_EXTRA, BY_EX_PARAMS, BY_EX_EXTRA, NHOW };
+static const char *const how_name[NHOW] = { "kernelParams", "extra", "cuLaunchKernelEx", "cuLaunchKernelEx extra" };
+
+static CUresult launch_by(int how, CUfunction f, void **params, void *buf, size_t size, CUstream s)
+{
+	void *extra[] = {
+		(void *)(uintptr_t)CU_LAUNCH_PARAM_BUFFER_POINTER_AS_INT, buf,
+		(void *)(uintptr_t)CU_LAUNCH_PARAM_BUFFER_SIZE_AS_INT, &size,
+		(void *)(uintptr_t)CU_LAUNCH_PARAM_END_AS_INT,
+	};
+	CUlaunchConfig cfg = { 8, 2, 1, 128, 2, 1, 0, s, NULL, 0 };
+
+	switch (how) {
+	case BY_PARAMS:
+		return cuLaunchKernel(f, 8, 1, 1, 256, 1, 1, 0, s, params, NULL);
+	case BY_EXTRA:
+		return cuLaunchKernel_ptsz(f, 1, 1, 1, 32, 1, 1, 1024, s, NULL, extra);
+	case BY_EX_PARAMS:
+		return cuLaunchKernelEx(&cfg, f, params, NULL);
+	default:
+		return cuLaunchKernelEx_ptsz(&cfg, f, NULL, extra);
+	}
+}
+
+static uint64_t le_word(const unsigned char *b)
+{
+	uint64_t w = 0;
+	int k;
+
+	for (k = 7; k >= 0; k--)
+		w = w << 8 | b[k];
+	return w;
+}
+
+/* gb_sum computed byte by byte: byte j is bits 8(j%8) of word j/8 */
+static uint64_t ref_sum(const unsigned char *p, size_t n)
+{
+	uint64_t s = 0;
+	size_t j;
+
+	for (j = 0; j < n; j++)
+		s += ((uint64_t)p[j] << (8 * (j % 8))) * (2 * (uint64_t)(j / 8) + 1);
+	return s;
+}
+
+static CUfunction fn(CUmodule m, const char *name)
+{
+	CUfunction f = NULL;
+
+	if (cuModuleGetFunction(&f, m, name) != CUDA_SUCCESS)
+		return NULL;
+	return f;
+}
+
+static void t_modules(void)
+{
+	static const struct {
+		const char *name;
+		size_t n, off[4], size[4];
+	} pi[] = {
+		{ "gb_sum", 3, { 0, 8, 16 }, { 8, 8, 8 } },
+		{ "gb_writeback", 4, { 0, 8, 16, 24 }, { 8, 8, 8, 8 } },
+		{ "t_sum", 3, { 0, 8, 16 }, { 8, 8, 8 } },
+		{ "t_fill", 3, { 0, 8, 16 }, { 8, 8, 4 } },
+		{ "t_copy", 3, { 0, 8, 16 }, { 8, 8, 8 } },
+		{ "t_struct", 1, { 0 }, { 32 } },
+	};
+	CUmodule m = NULL, m2 = NULL;
+	CUfunction f = NULL, g = NULL;
+	CUcontext c;
+	size_t i, j, off, size;
+	int good;
+
+	cuCtxPopCurrent_v2(&c);
+	RC(cuModuleLoadData(&m, ptx), CUDA_ERROR_INVALID_CONTEXT);
+	cuCtxPushCurrent_v2(c);
+	RC(cuModuleLoadData(NULL, ptx), CUDA_ERROR_INVALID_VALUE);
+	RC(cuModuleLoadData(&m, NULL), CUDA_ERROR_INVALID_VALUE);
+	RC(cuModuleLoadData(&m, ptx), CUDA_SUCCESS);
+	for (i = 0; i < sizeof(pi) / sizeof(pi[0]); i++)
+		ok(fn(m, pi[i].name) != NULL, "a module with several .entry lines has %s", pi[i].name);
+	RC(cuModuleGetFunction(&f, m, "not_in_double"), CUDA_ERROR_NOT_FOUND);
+	RC(cuModuleGetFunction(&f, m, "t_helper"), CUDA_ERROR_NOT_FOUND);
+	RC(cuModuleGetFunction(&f, m, "gb_su"), CUDA_ERROR_NOT_FOUND);
+	RC(cuModuleGetFunction(&f, m, "no_such_kernel"), CUDA_ERROR_NOT_FOUND);
+	RC(cuModuleGetFunction(&f, m, NULL), CUDA_ERROR_INVALID_VALUE);
+	RC(cuModuleGetFunction(&f, (CUmodule)&f, "gb_sum"), CUDA_ERROR_INVALID_HANDLE);
+	ok(fn(m, "t_fill") == fn(m, "t_fill") && fn(m, "t_fill") != fn(m, "t_sum"), "one handle per kernel");
+
+	/* a kernel the double has, but not in this module */
+	RC(cuModuleLoadData(&m2, ".visible .entry gb_sum(.param .u64 p, .param .u64 n, .param .u64 o) {}\n"
+			     "// x.entry t_copy(\n.entrypoint t_sum\n.entry"),
+	   CUDA_SUCCESS);
+	RC(cuModuleGetFunction(&f, m2, "t_fill"), CUDA_ERROR_NOT_FOUND);
+	RC(cuModuleGetFunction(&f, m2, "t_copy"), CUDA_ERROR_NOT_FOUND);
+	RC(cuModuleGetFunction(&f, m2, "t_sum"), CUDA_ERROR_NOT_FOUND);
+	g = fn(m2, "gb_sum");
+	ok(g && g != fn(m, "gb_sum"), "each module its own handles");
+
+	for (i = 0; i < sizeof(pi) / sizeof(pi[0]); i++) {
+		f = fn(m, pi[i].name);
+		good = 1;
+		for (j = 0; j < pi[i].n; j++) {
+			off = size = 99;
+			good &= cuFuncGetParamInfo(f, j, &off, &size) == CUDA_SUCCESS && off == pi[i].off[j] &&
+				size == pi[i].size[j];
+		}
+		ok(good, "%s: parameter offsets and sizes", pi[i].name);
+		RC(cuFuncGetParamInfo(f, pi[i].n, &off, &size), CUDA_ERROR_INVALID_VALUE);
+	}
+	off = 99;
+	RC(cuFuncGetParamInfo(fn(m, "t_fill"), 2, &off, NULL), CUDA_SUCCESS);
+	ok(off == 16, "the size may be NULL");
+	RC(cuFuncGetParamInfo(fn(m, "t_fill"), 0, NULL, &size), CUDA_ERROR_INVALID_VALUE);
+	RC(cuFuncGetParamInfo((CUfunction)&f, 0, &off, &size), CUDA_ERROR_INVALID_HANDLE);
+
+	RC(cuModuleUnload(m2), CUDA_SUCCESS);
+	RC(cuModuleUnload(m2), CUDA_ERROR_INVALID_HANDLE);
+	RC(cuFuncGetParamInfo(g, 0, &off, &size), CUDA_ERROR_INVALID_HANDLE);
+	RC(cuLaunchKernel(g, 1, 1, 1, 1, 1, 1, 0, NULL, NULL, NULL), CUDA_ERROR_INVALID_HANDLE);
+	RC(cuModuleUnload(m), CUDA_SUCCESS);
+}
+
+static void t_kernels(void)
+{
+	enum { N = 1001 };      /* odd, not a multiple of 8 */
+	static unsigned char host[N];
+	unsigned char back[N], tail[8] = { 0 };
+	CUdeviceptr d, d2, out, sums;
+	CUmodule m;
+	CUfunction f;
+	CUstream s;
+	CUevent ev;
+	uint64_t o = 0, eq[2] = { 7, 7 }, ne[2] = { 7, 8 };
+	unsigned long long n0;
+	size_t i;
+	int how, good;
+
+	ok(fakecuda_kernel_launches("t_struct") == 0 && fakecuda_last_param("t_struct", 0) == 0,
+	   "no launch yet: count 0, last parameters 0");
+	ok(fakecuda_kernel_launches("no_such_kernel") == 0 && fakecuda_last_param(NULL, 0) == 0,
+	   "unknown kernels: 0");
+	cuModuleLoadData(&m, ptx);
+	cuStreamCreate(&s, 0);
+	cuMemAlloc_v2(&d, 4096);
+	cuMemAlloc_v2(&d2, 4096);
+	cuMemAlloc_v2(&out, 64);
+	sums = out + 16;
+	for (i = 0; i < N; i++)
+		host[i] = (unsigned char)(i * 37 + (i >> 3) + 1);
+	cuMemcpyHtoD_v2(d, host, N);
+	cuMemsetD8_v2(d + N, 0xff, 4096 - N);
+
+	/* gb_sum: known answers, then an odd length against ref_sum */
+	{
+		uint64_t p, n, po, r;
+		void *params[] = { &p, &n, &po };
+		uint64_t buf[3];
+		unsigned char one[9] = { 1, 0, 0, 0, 0, 0, 0, 0, 1 };
+
+		f = fn(m, "gb_sum");
+		p = (uintptr_t)one;
+		po = out;
+		n = 1;
+		memset((void *)(uintptr_t)out, 0, 8);
+		RC(cuLaunchKernel(f, 1, 1, 1, 1, 1, 1, 0, NULL, params, NULL), CUDA_SUCCESS);
+		memcpy(&r, (void *)(uintptr_t)out, 8);
+		ok(r == 1, "gb_sum of one byte 1 is 1 (got %llu)", (unsigned long long)r);
+		n = 9;
+		memset((void *)(uintptr_t)out, 0, 8);
+		cuLaunchKernel(f, 1, 1, 1, 1, 1, 1, 0, NULL, params, NULL);
+		memcpy(&r, (void *)(uintptr_t)out, 8);
+		ok(r == 1 + 3, "the second word weighs 3 (got %llu)", (unsigned long long)r);
+		for (how = 0; how < NHOW; how++) {
+			p = d;
+			n = N;
+			o = 12345;
+			cuMemcpyHtoD_v2(out, &o, 8);
+			buf[0] = p, buf[1] = n, buf[2] = po;
+			RC(launch_by(how, f, params, buf, sizeof(buf), how & 1 ? s : NULL), CUDA_SUCCESS);
+			cuMemcpyDtoH_v2(&o, out, 8);
+			ok(o == 12345 + ref_sum(host, N), "gb_sum of %d bytes by %s adds to *out", N, how_name[how]);
+		}
+		/* the padding is zeros, whatever lies past the end */
+		memcpy(tail, host + N - N % 8, N % 8);
+		ok(ref_sum(host, N) == ref_sum(host, N - N % 8) + le_word(tail) * (2 * (N / 8) + 1),
+		   "the reference agrees with the word-wise definition");
+		n = 0;
+		o = 5;
+		cuMemcpyHtoD_v2(out, &o, 8);
+		cuLaunchKernel(f, 1, 1, 1, 1, 1, 1, 0, NULL, params, NULL);
+		cuMemcpyDtoH_v2(&o, out, 8);
+		ok(o == 5, "gb_sum of 0 bytes adds 0");
+		ok(fakecuda_last_param("gb_sum", 0) == d && fakecuda_last_param("gb_sum", 1) == 0 &&
+		   fakecuda_last_param("gb_sum", 2) == out && fakecuda_last_param("gb_sum", 3) == 0,
+		   "fakecuda_last_param: the last gb_sum's parameters");
+	}
+
+	/* gb_writeback: copies only when the sums differ */
+	{
+		uint64_t src, dst, n, ps;
+		void *params[] = { &src, &dst, &n, &ps };
+		uint64_t buf[4];
+
+		f = fn(m, "gb_writeback");
+		for (how = 0; how < NHOW; how++) {
+			src = d, dst = d2, n = N, ps = sums;
+			buf[0] = src, buf[1] = dst, buf[2] = n, buf[3] = ps;
+			cuMemsetD8_v2(d2, 0xee, 4096);
+			cuMemcpyHtoD_v2(sums, eq, sizeof(eq));
+			RC(launch_by(how, f, params, buf, sizeof(buf), s), CUDA_SUCCESS);
+			cuMemcpyDtoH_v2(back, d2, N);
+			good = back[0] == 0xee && back[N - 1] == 0xee;
+			cuMemcpyHtoD_v2(sums, ne, sizeof(ne));
+			RC(launch_by(how, f, params, buf, sizeof(buf), s), CUDA_SUCCESS);
+			cuMemcpyDtoH_v2(back, d2, N);
+			good &= !memcmp(back, host, N) && ((unsigned char *)(uintptr_t)d2)[N] == 0xee;
+			ok(good, "gb_writeback by %s: no copy for equal sums, exactly nbytes for different ones",
+			   how_name[how]);
+		}
+	}
+
+	/* t_sum */
+	{
+		uint64_t p, n, po, want = 0;
+		void *params[] = { &p, &n, &po };
+		uint64_t buf[3];
+
+		for (i = 0; i < 100; i++)
+			want += host[i];
+		f = fn(m, "t_sum");
+		for (how = 0; how < NHOW; how++) {
+			p = d, n = 100, po = out;
+			buf[0] = p, buf[1] = n, buf[2] = po;
+			o = 999;
+			cuMemcpyHtoD_v2(out, &o, 8);
+			RC(launch_by(how, f, params, buf, sizeof(buf), NULL), CUDA_SUCCESS);
+			cuMemcpyDtoH_v2(&o, out, 8);
+			ok(o == want, "t_sum by %s: %llu (got %llu)", how_name[how], (unsigned long long)want,
+			   (unsigned long long)o);
+		}
+	}
+
+	/* t_fill: the u32 at 16, its low byte used */
+	{
+		uint64_t p, n;
+		uint32_t v;
+		void *params[] = { &p, &n, &v };
+		struct {
+			uint64_t p, n;
+			uint32_t v;
+		} buf;
+
+		f = fn(m, "t_fill");
+		for (how = 0; how < NHOW; how++) {
+			cuMemsetD8_v2(d2, 0, 4096);
+			p = d2 + 1, n = 100, v = 0x1234a0u + (uint32_t)how;
+			buf.p = p, buf.n = n, buf.v = v;
+			/* extra: the exact 20 bytes the parameters take */
+			RC(launch_by(how, f, params, &buf, 20, CU_STREAM_PER_THREAD), CUDA_SUCCESS);
+			cuMemcpyDtoH_v2(back, d2, 102);
+			good = back[0] == 0 && back[101] == 0;
+			for (i = 1; i <= 100; i++)
+				good &= back[i] == 0xa0 + how;
+			ok(good, "t_fill by %s: [p, p+n) set to the value's low byte", how_name[how]);
+		}
+		ok(fakecuda_last_param("t_fill", 2) == 0x1234a3u, "the u32 parameter in word 2 (got %#llx)",
+		   fakecuda_last_param("t_fill", 2));
+	}
+
+	/* t_copy */
+	{
+		uint64_t dst, src, n;
+		void *params[] = { &dst, &src, &n };
+		uint64_t buf[3];
+
+		f = fn(m, "t_copy");
+		for (how = 0; how < NHOW; how++) {
+			cuMemsetD8_v2(d2, 0, 4096);
+			dst = d2, src = d + (uint64_t)how, n = 500;
+			buf[0] = dst, buf[1] = src, buf[2] = n;
+			RC(launch_by(how, f, params, buf, sizeof(buf), s), CUDA_SUCCESS);
+			cuMemcpyDtoH_v2(back, d2, 501);
+			ok(!memcmp(back, host + how, 500) && back[500] == 0, "t_copy by %s", how_name[how]);
+		}
+		ok(fakecuda_last_param("t_copy", 0) == d2 && fakecuda_last_param("t_copy", 1) == d + 3 &&
+		   fakecuda_last_param("t_copy", 2) == 500 && fakecuda_last_param("t_copy", 4) == 0,
+		   "fakecuda_last_param of t_copy; word 4 does not exist: 0");
+	}
+
+	/* t_struct: one 32-byte parameter */
+	{
+		struct {
+			uint64_t p, n, out, pad;
+		} a;
+		void *params[] = { &a };
+		uint64_t want = 0;
+
+		for (i = 0; i < 333; i++)
+			want += host[i];
+		f = fn(m, "t_struct");
+		for (how = 0; how < NHOW; how++) {
+			a.p = d, a.n = 333, a.out = out, a.pad = 0xfeed;
+			o = 1;
+			cuMemcpyHtoD_v2(out, &o, 8);
+			RC(launch_by(how, f, params, &a, sizeof(a), NULL), CUDA_SUCCESS);
+			cuMemcpyDtoH_v2(&o, out, 8);
+			ok(o == want, "t_struct by %s", how_name[how]);
+		}
+		ok(fakecuda_last_param("t_struct", 3) == 0xfeed, "the whole struct reached the kernel");
+	}
+
+	ok(fakecuda_kernel_launches("gb_sum") == 2 + NHOW + 1 && fakecuda_kernel_launches("gb_writeback") == 2 * NHOW &&
+	   fakecuda_kernel_launches("t_sum") == NHOW && fakecuda_kernel_launches("t_fill") == NHOW &&
+	   fakecuda_kernel_launches("t_copy") == NHOW && fakecuda_kernel_launches("t_struct") == NHOW,
+	   "launches counted per kernel (gb_sum %llu)", fakecuda_kernel_launches("gb_sum"));
+
+	/* what a launch is refused for; none of these runs or counts */
+	{
+		uint64_t p = d2, n = 16;
+		uint32_t v = 0x77;
+		void *params[] = { &p, &n, &v }, *bad[] = { &p, NULL, &v };
+		uint64_t buf[3] = { d2, 16, 0x77 };
+		size_t small = 16, size = 20;
+		void *extra[] = {
+			(void *)(uintptr_t)CU_LAUNCH_PARAM_BUFFER_POINTER_AS_INT, buf,
+			(void *)(uintptr_t)CU_LAUNCH_PARAM_BUFFER_SIZE_AS_INT, &small,
+			(void *)(uintptr_t)CU_LAUNCH_PARAM_END_AS_INT,
+		};
+		void *odd[] = { (void *)(uintptr_t)7, buf, (void *)(uintptr_t)CU_LAUNCH_PARAM_END_AS_INT };
+		void *nosize[] = { (void *)(uintptr_t)CU_LAUNCH_PARAM_BUFFER_POINTER_AS_INT, buf,
+				   (void *)(uintptr_t)CU_LAUNCH_PARAM_END_AS_INT };
+		CUlaunchConfig cfg = { 1, 1, 1, 1, 1, 1, 0, NULL, NULL, 1 };
+		CUstream dead;
+		CUcontext c, c1;
+
+		f = fn(m, "t_fill");
+		cuMemsetD8_v2(d2, 0, 4096);
+		n0 = fakecuda_kernel_launches("t_fill");
+		RC(cuLaunchKernel(f, 0, 1, 1, 1, 1, 1, 0, NULL, params, NULL), CUDA_ERROR_INVALID_VALUE);
+		RC(cuLaunchKernel(f, 1, 1, 0, 1, 1, 1, 0, NULL, params, NULL), CUDA_ERROR_INVALID_VALUE);
+		RC(cuLaunchKernel(f, 1, 1, 1, 0, 1, 1, 0, NULL, params, NULL), CUDA_ERROR_INVALID_VALUE);
+		RC(cuLaunchKernel(f, 1, 1, 1, 1, 1, 0, 0, NULL, params, NULL), CUDA_ERROR_INVALID_VALUE);
+		RC(cuLaunchKernel(f, 1, 1, 1, 64, 32, 1, 0, NULL, params, NULL), CUDA_ERROR_INVALID_VALUE);
+		RC(cuLaunchKernel(f, 1, 65536, 1, 1, 1, 1, 0, NULL, params, NULL), CUDA_ERROR_INVALID_VALUE);
+		RC(cuLaunchKernel(f, 1, 1, 1, 1, 1, 1, 64 << 10, NULL, params, NULL), CUDA_ERROR_INVALID_VALUE);
+		RC(cuLaunchKernel(f, 1, 1, 1, 1, 1, 1, 0, NULL, NULL, NULL), CUDA_ERROR_INVALID_VALUE);
+		RC(cuLaunchKernel(f, 1, 1, 1, 1, 1, 1, 0, NULL, params, extra), CUDA_ERROR_INVALID_VALUE);
+		RC(cuLaunchKernel(f, 1, 1, 1, 1, 1, 1, 0, NULL, bad, NULL), CUDA_ERROR_INVALID_VALUE);
+		RC(cuLaunchKernel(f, 1, 1, 1, 1, 1, 1, 0, NULL, NULL, extra), CUDA_ERROR_INVALID_VALUE);
+		RC(cuLaunchKernel(f, 1, 1, 1, 1, 1, 1, 0, NULL, NULL, odd), CUDA_ERROR_INVALID_VALUE);
+		RC(cuLaunchKernel(f, 1, 1, 1, 1, 1, 1, 0, NULL, NULL, nosize), CUDA_ERROR_INVALID_VALUE);
+		RC(cuLaunchKernel(NULL, 1, 1, 1, 1, 1, 1, 0, NULL, params, NULL), CUDA_ERROR_INVALID_HANDLE);
+		RC(cuLaunchKernelEx(NULL, f, params, NULL), CUDA_ERROR_INVALID_VALUE);
+		RC(cuLaunchKernelEx(&cfg, f, params, NULL), CUDA_ERROR_INVALID_VALUE);
+		cfg.numAttrs = 0;
+		cfg.blockDimY = 0;
+		RC(cuLaunchKernelEx_ptsz(&cfg, f, params, NULL), CUDA_ERROR_INVALID_VALUE);
+		cuStreamCreate(&dead, 0);
+		cuStreamDestroy_v2(dead);
+		RC(cuLaunchKernel(f, 1, 1, 1, 1, 1, 1, 0, dead, params, NULL), CUDA_ERROR_INVALID_HANDLE);
+		cfg.blockDimY = 1;
+		cfg.hStream = dead;
+		RC(cuLaunchKernelEx(&cfg, f, params, NULL), CUDA_ERROR_INVALID_HANDLE);
+		cuCtxPopCurrent_v2(&c);
+		RC(cuLaunchKernel(f, 1, 1, 1, 1, 1, 1, 0, NULL, params, NULL), CUDA_ERROR_INVALID_CONTEXT);
+		cuCtxPushCurrent_v2(c);
+		cuCtxCreate_v2(&c1, 0, 1);
+		RC(cuLaunchKernel(f, 1, 1, 1, 1, 1, 1, 0, NULL, params, NULL), CUDA_ERROR_INVALID_CONTEXT);
+		cuCtxDestroy_v2(c1);
+		ok(fakecuda_kernel_launches("t_fill") == n0 && ((unsigned char *)(uintptr_t)d2)[0] == 0,
+		   "refused launches neither run nor count");
+		extra[3] = &size;
+		RC(cuLaunchKernel(f, 1, 1, 1, 1, 1, 1, 0, NULL, NULL, extra), CUDA_SUCCESS);
+		ok(((unsigned char *)(uintptr_t)d2)[15] == 0x77 && fakecuda_kernel_launches("t_fill") == n0 + 1,
+		   "the same with a large enough buffer runs");
+
+		/* the double has no graphs: a capturing stream runs the launch */
+		cuMemsetD8_v2(d2, 0, 4096);
+		fakecuda_set_capturing(s, 1);
+		RC(cuLaunchKernel(f, 1, 1, 1, 1, 1, 1, 0, s, params, NULL), CUDA_SUCCESS);
+		fakecuda_set_capturing(s, 0);
+		ok(((unsigned char *)(uintptr_t)d2)[15] == 0x77, "a launch on a capturing stream still runs");
+	}
+
+	/* launches in stream order with events between them */
+	cuEventCreate(&ev, CU_EVENT_DISABLE_TIMING);
+	RC(cuEventRecordWithFlags(ev, s, 0), CUDA_SUCCESS);
+	RC(cuStreamWaitEvent(NULL, ev, 0), CUDA_SUCCESS);
+	cuEventDestroy_v2(ev);
+
+	cuMemFree_v2(out);
+	cuMemFree_v2(d2);
+	cuMemFree_v2(d);
+	cuStreamDestroy_v2(s);
+	RC(cuModuleUnload(m), CUDA_SUCCESS);
+}
+
+/* ---- stream-ordered copies and memsets ---- */
+
+static void t_async(void)
+{
+	unsigned char in[512], back[512];
+	CUdeviceptr d, gone;
+	CUstream s, dead;
+	CUcontext c;
+	unsigned int w[4];
+	unsigned long long b0 = fakecuda_copy_bytes();
+	size_t i;
+
+	for (i = 0; i < sizeof(in); i++)
+		in[i] = (unsigned char)(i ^ 0x5a);
+	cuStreamCreate(&s, 0);
+	cuStreamCreate(&dead, 0);
+	cuStreamDestroy_v2(dead);
+	cuMemAlloc_v2(&d, 4096);
+	cuMemAlloc_v2(&gone, 4096);
+	cuMemFree_v2(gone);
+
+	RC(cuMemcpyHtoDAsync_v2(d, in, 256, s), CUDA_SUCCESS);
+	RC(cuMemcpyHtoDAsync_v2_ptsz(d + 256, in + 256, 256, CU_STREAM_PER_THREAD), CUDA_SUCCESS);
+	RC(cuMemcpyAsync(d + 1024, d, 512, NULL), CUDA_SUCCESS);
+	RC(cuMemcpyAsync_ptsz((CUdeviceptr)(uintptr_t)back, d + 1024, 512, s), CUDA_SUCCESS);
+	ok(!memcmp(back, in, 512), "HtoDAsync, cuMemcpyAsync (both ways): round trip");
+	memset(back, 0, sizeof(back));
+	RC(cuMemcpyDtoHAsync_v2(back, d, 100, s), CUDA_SUCCESS);
+	RC(cuMemcpyDtoHAsync_v2_ptsz(back + 100, d + 100, 412, NULL), CUDA_SUCCESS);
+	ok(!memcmp(back, in, 512), "DtoHAsync: done when the call returns");
+	ok(fakecuda_copy_bytes() - b0 == 256 + 256 + 512 + 512 + 100 + 412,
+	   "fakecuda_copy_bytes counts them (%llu)", fakecuda_copy_bytes() - b0);
+
+	RC(cuMemsetD8Async(d, 0x7f, 5, s), CUDA_SUCCESS);
+	RC(cuMemsetD8Async_ptsz(d + 5, 0x80, 3, NULL), CUDA_SUCCESS);
+	RC(cuMemsetD32Async(d + 8, 0xcafef00d, 2, s), CUDA_SUCCESS);
+	RC(cuMemsetD32Async_ptsz(d + 16, 0x01020304, 1, CU_STREAM_PER_THREAD), CUDA_SUCCESS);
+	cuMemcpyDtoH_v2(back, d, 24);
+	memcpy(w, back + 8, 12);
+	ok(back[0] == 0x7f && back[4] == 0x7f && back[5] == 0x80 && back[7] == 0x80 && w[0] == 0xcafef00d &&
+	   w[1] == 0xcafef00d && w[2] == 0x01020304 && back[20] == in[20], "async memsets D8 and D32");
+
+	b0 = fakecuda_copy_bytes();
+	RC(cuMemcpyHtoDAsync_v2(d + 4096 - 8, in, 16, s), CUDA_ERROR_INVALID_VALUE);
+	RC(cuMemcpyHtoDAsync_v2(gone, in, 16, s), CUDA_ERROR_INVALID_VALUE);
+	RC(cuMemcpyDtoHAsync_v2_ptsz(back, gone, 16, NULL), CUDA_ERROR_INVALID_VALUE);
+	RC(cuMemcpyDtoHAsync_v2(back, (CUdeviceptr)(uintptr_t)in, 16, s), CUDA_ERROR_INVALID_VALUE);
+	RC(cuMemsetD8Async(gone, 0, 16, s), CUDA_ERROR_INVALID_VALUE);
+	RC(cuMemsetD8Async_ptsz(d + 4090, 0, 16, s), CUDA_ERROR_INVALID_VALUE);
+	RC(cuMemsetD32Async(d + 2, 0, 1, s), CUDA_ERROR_INVALID_VALUE);
+	RC(cuMemsetD32Async_ptsz(d + 4092, 0, 2, NULL), CUDA_ERROR_INVALID_VALUE);
+	RC(cuMemcpyAsync(d, 0, 16, s), CUDA_ERROR_INVALID_VALUE);
+	RC(cuMemcpyHtoDAsync_v2(d, in, 16, dead), CUDA_ERROR_INVALID_HANDLE);
+	RC(cuMemsetD8Async(d, 0, 16, dead), CUDA_ERROR_INVALID_HANDLE);
+	RC(cuMemcpyAsync_ptsz(d, d + 16, 16, dead), CUDA_ERROR_INVALID_HANDLE);
+	cuCtxPopCurrent_v2(&c);
+	RC(cuMemcpyAsync(d, d + 16, 16, NULL), CUDA_ERROR_INVALID_CONTEXT);
+	RC(cuMemcpyAsync(d, d + 16, 16, s), CUDA_SUCCESS);
+	cuCtxPushCurrent_v2(c);
+	ok(fakecuda_copy_bytes() - b0 == 16, "only the copy that succeeded counts");
+	b0 = fakecuda_copy_bytes();
+	RC(cuMemcpyHtoD_v2(d, in, 40), CUDA_SUCCESS);
+	RC(cuMemcpyDtoD_v2(d + 40, d, 40), CUDA_SUCCESS);
+	RC(cuMemcpyAsync(d, d, 0, s), CUDA_SUCCESS);
+	cuMemsetD8_v2(d, 0, 100);
+	ok(fakecuda_copy_bytes() - b0 == 80, "synchronous copies count too, memsets do not");
+
+	cuMemFree_v2(d);
+	cuStreamDestroy_v2(s);
+}
+
+/* ---- record with flags, stream waits ---- */
+
+static void t_event_waits(void)
+{
+	CUstream s, dead;
+	CUevent ev, gone;
+
+	cuStreamCreate(&s, 0);
+	cuStreamCreate(&dead, 0);
+	cuStreamDestroy_v2(dead);
+	cuEventCreate(&ev, 0);
+	cuEventCreate(&gone, 0);
+	cuEventDestroy_v2(gone);
+
+	RC(cuEventRecordWithFlags(ev, s, 0), CUDA_SUCCESS);
+	RC(cuEventRecordWithFlags(ev, NULL, CU_EVENT_RECORD_EXTERNAL), CUDA_SUCCESS);
+	RC(cuEventRecordWithFlags_ptsz(ev, CU_STREAM_PER_THREAD, 0), CUDA_SUCCESS);
+	RC(cuEventRecordWithFlags(ev, s, 2), CUDA_ERROR_INVALID_VALUE);
+	RC(cuEventRecordWithFlags(gone, s, 0), CUDA_ERROR_INVALID_HANDLE);
+	RC(cuEventRecordWithFlags_ptsz(ev, dead, 0), CUDA_ERROR_INVALID_HANDLE);
+	setenv("FAKECUDA_EVENT_DELAY", "1", 1);
+	RC(cuEventRecordWithFlags(ev, s, CU_EVENT_RECORD_EXTERNAL), CUDA_SUCCESS);
+	unsetenv("FAKECUDA_EVENT_DELAY");
+	RC(cuEventQuery(ev), CUDA_ERROR_NOT_READY);
+	RC(cuEventQuery(ev), CUDA_SUCCESS);
+
+	RC(cuStreamWaitEvent(s, ev, 0), CUDA_SUCCESS);
+	RC(cuStreamWaitEvent(NULL, ev, CU_EVENT_WAIT_EXTERNAL), CUDA_SUCCESS);
+	RC(cuStreamWaitEvent_ptsz(CU_STREAM_PER_THREAD, ev, 0), CUDA_SUCCESS);
+	RC(cuStreamWaitEvent(s, ev, 2), CUDA_ERROR_INVALID_VALUE);
+	RC(cuStreamWaitEvent(s, gone, 0), CUDA_ERROR_INVALID_HANDLE);
+	RC(cuStreamWaitEvent_ptsz(dead, ev, 0), CUDA_ERROR_INVALID_HANDLE);
+	RC(cuStreamWaitEvent(s, NULL, 0), CUDA_ERROR_INVALID_HANDLE);
+
+	cuEventDestroy_v2(ev);
+	cuStreamDestroy_v2(s);
+}
+
+/* ---- cuGetProcAddress of the new entry points ---- */
+
+static void t_proc_address_launch(void)
+{
+	static const struct {
+		const char *sym;
+		int ver;
+		cuuint64_t flags;
+		const char *want;
+	} t[] = {
+		{ "cuLaunchKernel", 13000, 0, "cuLaunchKernel" },
+		{ "cuLaunchKernel", 13000, CU_GET_PROC_ADDRESS_PER_THREAD_DEFAULT_STREAM, "cuLaunchKernel_ptsz" },
+		{ "cuLaunchKernelEx", 12000, CU_GET_PROC_ADDRESS_LEGACY_STREAM, "cuLaunchKernelEx" },
+		{ "cuLaunchKernelEx", 12000, CU_GET_PROC_ADDRESS_PER_THREAD_DEFAULT_STREAM, "cuLaunchKernelEx_ptsz" },
+		{ "cuMemcpyAsync", 13000, 0, "cuMemcpyAsync" },
+		{ "cuMemcpyAsync", 13000, CU_GET_PROC_ADDRESS_PER_THREAD_DEFAULT_STREAM, "cuMemcpyAsync_ptsz" },
+		{ "cuMemsetD8Async", 13000, 0, "cuMemsetD8Async" },
+		{ "cuMemsetD8Async", 13000, CU_GET_PROC_ADDRESS_PER_THREAD_DEFAULT_STREAM, "cuMemsetD8Async_ptsz" },
+		{ "cuMemsetD32Async", 13000, 0, "cuMemsetD32Async" },
+		{ "cuMemsetD32Async", 13000, CU_GET_PROC_ADDRESS_PER_THREAD_DEFAULT_STREAM, "cuMemsetD32Async_ptsz" },
+		{ "cuMemcpyHtoDAsync", 13000, 0, "cuMemcpyHtoDAsync_v2" },
+		{ "cuMemcpyHtoDAsync", 13000, CU_GET_PROC_ADDRESS_PER_THREAD_DEFAULT_STREAM,
+		  "cuMemcpyHtoDAsync_v2_ptsz" },
+		{ "cuMemcpyHtoDAsync", 3020, 0, "cuMemcpyHtoDAsync_v2" },
+		{ "cuMemcpyHtoDAsync", 3000, 0, "cuMemcpyHtoDAsync" },
+		{ "cuMemcpyHtoDAsync", 3000, CU_GET_PROC_ADDRESS_PER_THREAD_DEFAULT_STREAM, "cuMemcpyHtoDAsync" },
+		{ "cuMemcpyDtoHAsync", 13000, 0, "cuMemcpyDtoHAsync_v2" },
+		{ "cuMemcpyDtoHAsync", 13000, CU_GET_PROC_ADDRESS_PER_THREAD_DEFAULT_STREAM,
+		  "cuMemcpyDtoHAsync_v2_ptsz" },
+		{ "cuMemcpyDtoHAsync", 3000, 0, "cuMemcpyDtoHAsync" },
+		{ "cuEventRecordWithFlags", 13000, 0, "cuEventRecordWithFlags" },
+		{ "cuEventRecordWithFlags", 13000, CU_GET_PROC_ADDRESS_PER_THREAD_DEFAULT_STREAM,
+		  "cuEventRecordWithFlags_ptsz" },
+		{ "cuStreamWaitEvent", 13000, 0, "cuStreamWaitEvent" },
+		{ "cuStreamWaitEvent", 13000, CU_GET_PROC_ADDRESS_PER_THREAD_DEFAULT_STREAM, "cuStreamWaitEvent_ptsz" },
+		{ "cuModuleLoadData", 13000, CU_GET_PROC_ADDRESS_PER_THREAD_DEFAULT_STREAM, "cuModuleLoadData" },
+		{ "cuModuleUnload", 13000, 0, "cuModuleUnload" },
+		{ "cuModuleGetFunction", 13000, 0, "cuModuleGetFunction" },
+		{ "cuFuncGetParamInfo", 13000, 0, "cuFuncGetParamInfo" },
+		/* unchanged by the rework of the suffix rules */
+		{ "cuMemAllocAsync", 13000, CU_GET_PROC_ADDRESS_PER_THREAD_DEFAULT_STREAM, "cuMemAllocAsync_ptsz" },
+		{ "cuMemAlloc", 13000, CU_GET_PROC_ADDRESS_PER_THREAD_DEFAULT_STREAM, "cuMemAlloc_v2" },
+	};
+	CUresult (*launchk)(CUfunction, unsigned int, unsigned int, unsigned int, unsigned int, unsigned int,
+			    unsigned int, unsigned int, CUstream, void **, void **);
+	CUmodule m;
+	CUfunction f;
+	uint64_t p, n = 0, po;
+	void *params[] = { &p, &n, &po }, *fp;
+	unsigned long long n0;
+	size_t i;
+
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++)
+		ok(sym(t[i].want) && gpa(t[i].sym, t[i].ver, t[i].flags) == sym(t[i].want), "%s at %d%s is %s",
+		   t[i].sym, t[i].ver, t[i].flags == CU_GET_PROC_ADDRESS_PER_THREAD_DEFAULT_STREAM ? " (ptsz)" : "",
+		   t[i].want);
+	ok(sym("cuMemcpyHtoDAsync") != sym("cuMemcpyHtoDAsync_v2") &&
+	   sym("cuLaunchKernel") != sym("cuLaunchKernel_ptsz"), "distinct addresses");
+
+	/* a thunk of cuLaunchKernel_ptsz launches */
+	setenv("FAKECUDA_GPA_THUNKS", "1", 1);
+	fp = gpa("cuLaunchKernel", 13000, CU_GET_PROC_ADDRESS_PER_THREAD_DEFAULT_STREAM);
+	unsetenv("FAKECUDA_GPA_THUNKS");
+	memcpy(&launchk, &fp, sizeof(fp));
+	cuModuleLoadData(&m, ptx);
+	cuModuleGetFunction(&f, m, "t_sum");
+	p = po = (uintptr_t)&n;
+	n0 = fakecuda_kernel_launches("t_sum");
+	ok(fp && fp != sym("cuLaunchKernel_ptsz") && launchk(f, 1, 1, 1, 1, 1, 1, 0, NULL, params, NULL) == 0 &&
+	   fakecuda_kernel_launches("t_sum") == n0 + 1, "the thunk of cuLaunchKernel_ptsz launches");
+	cuModuleUnload(m);
+}
+
 /* create, reserve, map, open, write, read, unmap, free, release */
 static void vmm_cycle(CUmemLocationType where, const char *what)
 {
@@ -607,11 +1203,27 @@ static void *worker(void *arg)
 	CUcontext c;
 	CUdeviceptr d;
 	CUevent ev;
+	CUmodule m;
+	CUfunction f;
+	uint64_t p, n = 4096, out = 0;
+	void *params[] = { &p, &n, &out };
+	unsigned char b = 0;
 	int i, bad = 0;
 
 	if (cuDevicePrimaryCtxRetain(&c, 0) || cuCtxSetCurrent(c))
 		return (void *)1;
+	out = (uintptr_t)&out;
 	for (i = 0; i < 200; i++) {
+		bad |= cuModuleLoadData(&m, ptx) != CUDA_SUCCESS;
+		bad |= cuModuleGetFunction(&f, m, "t_sum") != CUDA_SUCCESS;
+		bad |= cuMemAlloc_v2(&d, 4096) != CUDA_SUCCESS;
+		bad |= cuMemsetD8Async(d, 1, 4096, NULL) != CUDA_SUCCESS;
+		p = d;
+		bad |= cuLaunchKernel(f, 1, 1, 1, 1, 1, 1, 0, NULL, params, NULL) != CUDA_SUCCESS || out != 4096;
+		out = (uintptr_t)&out;
+		bad |= cuMemcpyDtoHAsync_v2(&b, d + 7, 1, NULL) != CUDA_SUCCESS || b != 1;
+		bad |= cuMemFree_v2(d) != CUDA_SUCCESS;
+		bad |= cuModuleUnload(m) != CUDA_SUCCESS;
 		bad |= cuMemAlloc_v2(&d, 4096 + (size_t)i) != CUDA_SUCCESS;
 		bad |= cuMemsetD8_v2(d, (unsigned char)i, 4096) != CUDA_SUCCESS;
 		bad |= cuMemFree_v2(d) != CUDA_SUCCESS;
@@ -662,6 +1274,11 @@ int main(void)
 	t_proc_address();
 	t_legacy();
 	t_streams_events();
+	t_modules();
+	t_kernels();
+	t_async();
+	t_event_waits();
+	t_proc_address_launch();
 	t_vmm();
 	t_errors();
 	t_threads();

@@ -50,6 +50,11 @@ CUresult cuMemMap(CUdeviceptr, size_t, size_t, CUmemGenericAllocationHandle, uns
 CUresult cuMemUnmap(CUdeviceptr, size_t);
 CUresult cuMemSetAccess(CUdeviceptr, size_t, const CUmemAccessDesc *, size_t);
 CUresult cuGetProcAddress(const char *, void **, int, cuuint64_t);
+CUresult cuModuleLoadData(CUmodule *, const void *);
+CUresult cuModuleGetFunction(CUfunction *, CUmodule, const char *);
+CUresult cuLaunchKernel(CUfunction, unsigned, unsigned, unsigned, unsigned, unsigned, unsigned, unsigned, CUstream,
+			void **, void **);
+CUresult cuLaunchKernelEx(const CUlaunchConfig *, CUfunction, void **, void **);
 CUresult cuGetProcAddress_v2(const char *, void **, int, cuuint64_t, CUdriverProcAddressQueryResult *);
 
 /* the double's test-only inspection API */
@@ -61,6 +66,9 @@ unsigned long long fakecuda_host_vmm_bytes(void);
 int fakecuda_is_registered(const void *p);
 void fakecuda_set_capturing(void *stream, int on);
 int fakecuda_gpa_calls(void);
+unsigned long long fakecuda_kernel_launches(const char *name);
+unsigned long long fakecuda_last_param(const char *name, unsigned int word);
+unsigned long long fakecuda_copy_bytes(void);
 
 #define MiB (1ULL << 20)
 

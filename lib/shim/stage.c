@@ -1,0 +1,508 @@
+/*
+ * t2_stream: feed kernels their T2 memory through the copy engine.
+ *
+ * A kernel reading T2 memory in place pulls it over PCIe with its own
+ * loads: about 92% of the link for a streaming read, and far less for a
+ * matrix product that reads each tile many times (a 2048-token prefill
+ * over a weight in host memory runs at a tenth of the link).  Copying
+ * the buffer to VRAM with the copy engine first, then computing there,
+ * costs one pass at full link speed whatever the kernel does.
+ *
+ * So, at each launch once inference has started: the parameters are
+ * scanned (cuFuncGetParamInfo gives their layout; every aligned 8-byte
+ * word is a candidate pointer, which catches pointers inside the
+ * parameter structs of GEMM kernels) against the T2 address ranges.  For
+ * each T2 allocation found, on the launch's stream, in order:
+ *
+ *   clear two sums | copy T2 -> staging | sum the copy (sums[0])
+ *   the application's kernel, its pointers rewritten to the copy
+ *   sum the copy again (sums[1]) | write the copy back if they differ
+ *
+ * The sums are over VRAM (fast); the write-back happens only when the
+ * kernel wrote to the buffer, so weights cost one copy and activations
+ * that spilled stay correct.  Nothing waits on the host: the sequence is
+ * stream-ordered and can be captured into a CUDA graph.
+ *
+ * The staging area is a ring in VRAM, t2_stage bytes, per context; a
+ * region is reused only after the event recorded after its last use.
+ * Kernels that take T2 pointers indirectly (through device memory) still
+ * read in place, which is correct, only slower.  Not during MODEL_LOAD:
+ * loading writes the weights.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "shim.h"
+#include "stage_ptx.h"
+
+#define MAX_STAGES 8
+#define MAX_FIFO 1024
+#define MAX_HITS 8
+#define MAX_PARAM_BYTES 32768
+#define REGION_ALIGN 256
+#define SUMS_BYTES 256          /* the two sums, padded to keep data aligned */
+#define GRID_MAX 1056
+#define BLOCK 256
+
+/* ---- the T2 ranges, readable without a lock ---- */
+
+struct t2snap {
+	size_t n;
+	uint64_t retired_at;
+	struct t2snap *older;
+	struct {
+		uintptr_t base, end;
+	} r[];
+};
+
+static struct t2snap *_Atomic snap;
+_Atomic int gb_staging;
+
+/* under g.lock, after T2 allocations changed */
+void gb_stage_publish(void)
+{
+	struct t2snap *s, *old = atomic_load_explicit(&snap, memory_order_relaxed), **pp, *r;
+	uint64_t now = gb_now_ms();
+	size_t i;
+
+	if (!g.conf.t2_stream)
+		return;
+	s = malloc(sizeof(*s) + g.t2n * sizeof(s->r[0]));
+	if (!s)
+		return; /* the old ranges stay: a missed hit only means reading in place */
+	s->n = g.t2n;
+	for (i = 0; i < g.t2n; i++) {
+		s->r[i].base = (uintptr_t)g.t2v[i]->ptr;
+		s->r[i].end = (uintptr_t)(g.t2v[i]->ptr + g.t2v[i]->size);
+	}
+	s->older = old;
+	if (old)
+		old->retired_at = now;
+	atomic_store_explicit(&snap, s, memory_order_release);
+	atomic_store_explicit(&gb_staging, s->n > 0, memory_order_relaxed);
+	/* as in ptrmap.c: a launch holds a snapshot for microseconds */
+	for (pp = &s->older; (r = *pp); pp = &r->older)
+		if (now - r->retired_at >= 10000) {
+			*pp = NULL;
+			while (r) {
+				struct t2snap *next = r->older;
+
+				free(r);
+				r = next;
+			}
+			break;
+		}
+}
+
+static int t2_range(const struct t2snap *s, uintptr_t p, uintptr_t *base, uintptr_t *end)
+{
+	size_t a = 0, b = s->n;
+
+	if (!s->n || p < s->r[0].base || p >= s->r[s->n - 1].end)
+		return 0;
+	while (a < b) {
+		size_t mid = (a + b) / 2;
+
+		if (s->r[mid].base <= p)
+			a = mid + 1;
+		else
+			b = mid;
+	}
+	if (a == 0 || p >= s->r[a - 1].end)
+		return 0;
+	*base = s->r[a - 1].base;
+	*end = s->r[a - 1].end;
+	return 1;
+}
+
+/* ---- parameter layouts, cached per function ---- */
+
+struct pinfo {
+	int n;          /* -1: the driver would not say */
+	size_t bytes;   /* end of the last parameter */
+	struct {
+		uint32_t off, size;
+	} p[];
+};
+
+static struct gb_ptrmap *pinfos;
+static pthread_mutex_t pinfo_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static const struct pinfo *param_info(CUfunction f)
+{
+	struct pinfo *pi;
+	size_t off, size, cap = 16;
+	int n = 0;
+
+	if (pinfos && (pi = gb_ptrmap_get(pinfos, (uintptr_t)f)))
+		return pi;
+	pi = malloc(sizeof(*pi) + cap * sizeof(pi->p[0]));
+	if (!pi)
+		return NULL;
+	pi->bytes = 0;
+	while (R.cuFuncGetParamInfo && R.cuFuncGetParamInfo(f, (size_t)n, &off, &size) == CUDA_SUCCESS) {
+		if ((size_t)n == cap) {
+			struct pinfo *b = realloc(pi, sizeof(*pi) + 2 * cap * sizeof(pi->p[0]));
+
+			if (!b) {
+				free(pi);
+				return NULL;
+			}
+			pi = b;
+			cap *= 2;
+		}
+		pi->p[n].off = (uint32_t)off;
+		pi->p[n].size = (uint32_t)size;
+		if (off + size > pi->bytes)
+			pi->bytes = off + size;
+		n++;
+	}
+	pi->n = n && pi->bytes <= MAX_PARAM_BYTES ? n : -1;
+	pthread_mutex_lock(&pinfo_lock);
+	if (!pinfos)
+		pinfos = gb_ptrmap_new();
+	if (!pinfos || gb_ptrmap_get(pinfos, (uintptr_t)f) || gb_ptrmap_put(pinfos, (uintptr_t)f, pi) < 0) {
+		struct pinfo *have = pinfos ? gb_ptrmap_get(pinfos, (uintptr_t)f) : NULL;
+
+		pthread_mutex_unlock(&pinfo_lock);
+		free(pi);
+		return have;
+	}
+	pthread_mutex_unlock(&pinfo_lock);
+	return pi;
+}
+
+/* ---- the staging ring, per context ---- */
+
+struct region {
+	size_t off, len;
+	CUevent ev;
+};
+
+struct stage {
+	CUcontext ctx;
+	int dev;
+	int broken;
+	CUdeviceptr base;
+	size_t size, head;
+	CUmodule mod;
+	CUfunction fsum, fwb;
+	struct region q[MAX_FIFO]; /* in flight, oldest first from qh */
+	int qh, qn;
+	pthread_mutex_t lk;
+};
+
+static struct stage stages[MAX_STAGES];
+static _Atomic int nstages;
+static pthread_mutex_t stages_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static struct stage *stage_find(CUcontext ctx)
+{
+	int i, n = atomic_load_explicit(&nstages, memory_order_acquire);
+
+	for (i = 0; i < n; i++)
+		if (stages[i].ctx == ctx)
+			return &stages[i];
+	return NULL;
+}
+
+/* At the first T2 placement in a context (the current one), while the
+ * budget still has the room kept for it. */
+void gb_stage_prepare(int devi)
+{
+	struct gb_dev *d = &g.dev[devi];
+	struct stage *st;
+	CUcontext ctx = NULL;
+	char a[32];
+
+	if (!g.conf.t2_stream || !R.cuCtxGetCurrent || R.cuCtxGetCurrent(&ctx) != CUDA_SUCCESS || !ctx)
+		return;
+	pthread_mutex_lock(&stages_lock);
+	if (stage_find(ctx) || atomic_load(&nstages) == MAX_STAGES) {
+		pthread_mutex_unlock(&stages_lock);
+		return;
+	}
+	st = &stages[atomic_load(&nstages)];
+	memset(st, 0, sizeof(*st));
+	pthread_mutex_init(&st->lk, NULL);
+	st->ctx = ctx;
+	st->dev = devi;
+	st->size = g.conf.t2_stage;
+	if (!R.cuModuleLoadData || !R.cuModuleGetFunction || !R.cuLaunchKernel || !R.cuMemcpyAsync ||
+	    !R.cuMemsetD8Async || !R.cuStreamWaitEvent || !R.cuEventRecordWithFlags || !R.cuFuncGetParamInfo ||
+	    R.cuModuleLoadData(&st->mod, gb_stage_ptx) != CUDA_SUCCESS ||
+	    R.cuModuleGetFunction(&st->fsum, st->mod, "gb_sum") != CUDA_SUCCESS ||
+	    R.cuModuleGetFunction(&st->fwb, st->mod, "gb_writeback") != CUDA_SUCCESS ||
+	    R.cuMemAlloc_v2(&st->base, st->size) != CUDA_SUCCESS) {
+		gb_warn("t2_stream: unable to set up %s of staging on device %d: T2 is read in place",
+			gb_size_human(st->size, a, sizeof(a)), devi);
+		st->broken = 1;
+		st->size = 0;
+	}
+	pthread_mutex_lock(&g.lock);
+	d->stage_bytes += st->size;
+	d->tier[0].bytes += st->size;
+	if (d->tier[0].bytes > d->tier[0].peak)
+		d->tier[0].peak = d->tier[0].bytes;
+	d->stage_reserved = 1;
+	pthread_mutex_unlock(&g.lock);
+	atomic_fetch_add_explicit(&nstages, 1, memory_order_release);
+	pthread_mutex_unlock(&stages_lock);
+	gb_status_dirty();
+	if (!st->broken)
+		gb_info("t2_stream: %s of VRAM stages T2 memory for the kernels on device %d",
+			gb_size_human(st->size, a, sizeof(a)), devi);
+}
+
+/* a region of len bytes, ordered after the last use of what it overwrites */
+static size_t ring_take(struct stage *st, size_t len, CUstream s, unsigned flags,
+			CUresult (*wait)(CUstream, CUevent, unsigned int))
+{
+	size_t off;
+
+	if (st->head + len > st->size)
+		st->head = 0;
+	off = st->head;
+	while (st->qn) {
+		struct region *r = &st->q[st->qh];
+
+		if (st->qn < MAX_FIFO && (r->off >= off + len || r->off + r->len <= off))
+			break;
+		wait(s, r->ev, flags);
+		st->qh = (st->qh + 1) % MAX_FIFO;
+		st->qn--;
+	}
+	st->head = off + len;
+	return off;
+}
+
+static void ring_done(struct stage *st, size_t off, size_t len, CUstream s, unsigned flags,
+		      CUresult (*record)(CUevent, CUstream, unsigned int))
+{
+	struct region *r = &st->q[(st->qh + st->qn) % MAX_FIFO];
+
+	/* events are made once per slot and reused, never destroyed: a graph
+	 * captured with one keeps referring to it */
+	if (!r->ev && R.cuEventCreate(&r->ev, CU_EVENT_DISABLE_TIMING) != CUDA_SUCCESS)
+		r->ev = NULL;
+	r->off = off;
+	r->len = len;
+	if (r->ev)
+		record(r->ev, s, flags);
+	st->qn++;
+}
+
+static CUresult run_kernel(CUresult (*launch)(CUfunction, unsigned, unsigned, unsigned, unsigned, unsigned,
+					      unsigned, unsigned, CUstream, void **, void **),
+			   CUfunction f, size_t nbytes, CUstream s, void **args)
+{
+	size_t words = nbytes / 8 + 1;
+	unsigned grid = (unsigned)(words / (BLOCK * 4) + 1);
+
+	if (grid > GRID_MAX)
+		grid = GRID_MAX;
+	return launch(f, grid, 1, 1, BLOCK, 1, 1, 0, s, args, NULL);
+}
+
+/* ---- the launch ---- */
+
+struct hit {
+	uintptr_t base, end;
+	CUdeviceptr copy;  /* where the staged copy is */
+	CUdeviceptr sums;
+};
+
+static size_t align_up(size_t v, size_t a)
+{
+	return (v + a - 1) & ~(a - 1);
+}
+
+static int add_hit(struct hit *h, int n, uintptr_t base, uintptr_t end)
+{
+	int i;
+
+	for (i = 0; i < n; i++)
+		if (h[i].base == base)
+			return n;
+	if (n == MAX_HITS)
+		return -1;
+	h[n].base = base;
+	h[n].end = end;
+	return n + 1;
+}
+
+static uintptr_t moved(const struct hit *h, int n, uintptr_t p)
+{
+	int i;
+
+	for (i = 0; i < n; i++)
+		if (p >= h[i].base && p < h[i].end)
+			return (uintptr_t)h[i].copy + (p - h[i].base);
+	return p;
+}
+
+/* scan len bytes of parameter data for T2 pointers; -1: too many */
+static int scan(const struct t2snap *s, const unsigned char *p, size_t len, struct hit *h, int n)
+{
+	uintptr_t v, base, end;
+	size_t o;
+
+	for (o = 0; n >= 0 && o + 8 <= len; o += 8) {
+		memcpy(&v, p + o, 8);
+		if (t2_range(s, v, &base, &end))
+			n = add_hit(h, n, base, end);
+	}
+	return n;
+}
+
+static void rewrite(unsigned char *p, size_t len, const struct hit *h, int n)
+{
+	uintptr_t v;
+	size_t o;
+
+	for (o = 0; o + 8 <= len; o += 8) {
+		memcpy(&v, p + o, 8);
+		v = moved(h, n, v);
+		memcpy(p + o, &v, 8);
+	}
+}
+
+int gb_stage_launch(struct gb_launch *L)
+{
+	const struct t2snap *s = atomic_load_explicit(&snap, memory_order_acquire);
+	CUresult (*launch)(CUfunction, unsigned, unsigned, unsigned, unsigned, unsigned, unsigned, unsigned,
+			   CUstream, void **, void **) = L->ptsz ? R.cuLaunchKernel_ptsz : R.cuLaunchKernel;
+	CUresult (*memcpya)(CUdeviceptr, CUdeviceptr, size_t, CUstream) = L->ptsz ? R.cuMemcpyAsync_ptsz : R.cuMemcpyAsync;
+	CUresult (*memseta)(CUdeviceptr, unsigned char, size_t, CUstream) = L->ptsz ? R.cuMemsetD8Async_ptsz : R.cuMemsetD8Async;
+	CUresult (*wait)(CUstream, CUevent, unsigned int) = L->ptsz ? R.cuStreamWaitEvent_ptsz : R.cuStreamWaitEvent;
+	CUresult (*record)(CUevent, CUstream, unsigned int) = L->ptsz ? R.cuEventRecordWithFlags_ptsz : R.cuEventRecordWithFlags;
+	CUresult (*capturing)(CUstream, CUstreamCaptureStatus *) = L->ptsz ? R.cuStreamIsCapturing_ptsz : R.cuStreamIsCapturing;
+	CUstreamCaptureStatus cs = CU_STREAM_CAPTURE_STATUS_NONE;
+	unsigned char *pbuf = NULL, *buf = NULL;
+	void *ptrs[1024], **newparams = NULL, *newextra[5];
+	size_t bufsize = 0, total = 0, off, off0, staged = 0;
+	const struct pinfo *pi = NULL;
+	struct hit h[MAX_HITS];
+	struct stage *st;
+	CUcontext ctx = NULL;
+	unsigned flags;
+	CUresult e;
+	int n = 0, i;
+
+	if (!s || !s->n || g.phase < GB_PHASE_INFERENCE || !launch || !memcpya || !memseta || !wait || !record)
+		return -1;
+	/* where the parameters are, and which point into T2 */
+	if (L->params) {
+		pi = param_info(L->f);
+		if (!pi || pi->n < 0 || pi->n > (int)(sizeof(ptrs) / sizeof(ptrs[0])))
+			return -1;
+		for (i = 0; i < pi->n && n >= 0; i++)
+			n = scan(s, L->params[i], pi->p[i].size, h, n);
+	} else if (L->extra) {
+		for (i = 0; L->extra[i] != (void *)(uintptr_t)CU_LAUNCH_PARAM_END_AS_INT && i < 8; i += 2) {
+			if (L->extra[i] == (void *)(uintptr_t)CU_LAUNCH_PARAM_BUFFER_POINTER_AS_INT)
+				pbuf = L->extra[i + 1];
+			else if (L->extra[i] == (void *)(uintptr_t)CU_LAUNCH_PARAM_BUFFER_SIZE_AS_INT)
+				bufsize = *(size_t *)L->extra[i + 1];
+		}
+		if (!pbuf || !bufsize || bufsize > MAX_PARAM_BYTES)
+			return -1;
+		n = scan(s, pbuf, bufsize, h, 0);
+	}
+	if (n <= 0)
+		return -1;
+	for (i = 0; i < n; i++)
+		total += SUMS_BYTES + align_up(h[i].end - h[i].base, REGION_ALIGN);
+	if (R.cuCtxGetCurrent(&ctx) != CUDA_SUCCESS || !(st = stage_find(ctx)) || st->broken || total > st->size)
+		return -1;
+	if (capturing && capturing(L->stream, &cs) != CUDA_SUCCESS)
+		return -1;
+	flags = cs == CU_STREAM_CAPTURE_STATUS_ACTIVE ? CU_EVENT_WAIT_EXTERNAL : 0;
+
+	/* the application's parameters, copied and rewritten */
+	if (L->params) {
+		buf = malloc(pi->bytes + 8);
+		if (!buf)
+			return -1;
+		for (i = 0; i < pi->n; i++) {
+			memcpy(buf + pi->p[i].off, L->params[i], pi->p[i].size);
+			ptrs[i] = buf + pi->p[i].off;
+		}
+		newparams = ptrs;
+	} else {
+		buf = malloc(bufsize);
+		if (!buf)
+			return -1;
+		memcpy(buf, pbuf, bufsize);
+		newextra[0] = (void *)(uintptr_t)CU_LAUNCH_PARAM_BUFFER_POINTER_AS_INT;
+		newextra[1] = buf;
+		newextra[2] = (void *)(uintptr_t)CU_LAUNCH_PARAM_BUFFER_SIZE_AS_INT;
+		newextra[3] = &bufsize;
+		newextra[4] = (void *)(uintptr_t)CU_LAUNCH_PARAM_END_AS_INT;
+	}
+
+	/* one region for all of them, so that none overwrites another */
+	pthread_mutex_lock(&st->lk);
+	off = off0 = ring_take(st, total, L->stream, flags, wait);
+	for (i = 0; i < n; i++) {
+		size_t len = h[i].end - h[i].base;
+		void *args[3];
+
+		h[i].sums = st->base + off;
+		h[i].copy = h[i].sums + SUMS_BYTES;
+		off += SUMS_BYTES + align_up(len, REGION_ALIGN);
+		args[0] = &h[i].copy;
+		args[1] = &len;
+		args[2] = &h[i].sums;
+		if ((e = memseta(h[i].sums, 0, 16, L->stream)) != CUDA_SUCCESS ||
+		    (e = memcpya(h[i].copy, (CUdeviceptr)h[i].base, len, L->stream)) != CUDA_SUCCESS ||
+		    (e = run_kernel(launch, st->fsum, len, L->stream, args)) != CUDA_SUCCESS)
+			goto undo;
+		staged += len;
+	}
+	if (L->params)
+		for (i = 0; i < pi->n; i++)
+			rewrite(buf + pi->p[i].off, pi->p[i].size, h, n);
+	else
+		rewrite(buf, bufsize, h, n);
+	e = L->run(L, newparams, L->params ? NULL : newextra);
+	if (e == CUDA_SUCCESS) {
+		for (i = 0; i < n; i++) {
+			size_t len = h[i].end - h[i].base;
+			CUdeviceptr after = h[i].sums + 8, dst = (CUdeviceptr)h[i].base;
+			void *sargs[3] = { &h[i].copy, &len, &after };
+			void *wargs[4] = { &h[i].copy, &dst, &len, &h[i].sums };
+
+			if (run_kernel(launch, st->fsum, len, L->stream, sargs) != CUDA_SUCCESS ||
+			    run_kernel(launch, st->fwb, len, L->stream, wargs) != CUDA_SUCCESS)
+				gb_log(GB_LOG_ERROR, "t2_stream: unable to queue the write-back of a staged buffer: "
+				       "what the kernel wrote to %p may be lost", (void *)h[i].base);
+		}
+	}
+	ring_done(st, off0, total, L->stream, flags ? CU_EVENT_RECORD_EXTERNAL : 0, record);
+	pthread_mutex_unlock(&st->lk);
+	free(buf);
+	if (e == CUDA_SUCCESS) {
+		pthread_mutex_lock(&g.lock);
+		g.dev[st->dev].staged_bytes += staged;
+		pthread_mutex_unlock(&g.lock);
+		gb_status_dirty();
+	}
+	return e;
+undo:
+	/* nothing of the application's has run yet: let it read in place */
+	ring_done(st, off0, total, L->stream, flags ? CU_EVENT_RECORD_EXTERNAL : 0, record);
+	pthread_mutex_unlock(&st->lk);
+	free(buf);
+	gb_debug("t2_stream: staging failed (CUDA error %d): reading in place", e);
+	return -1;
+}
+
+void gb_stage_after_fork(void)
+{
+	pthread_mutex_init(&pinfo_lock, NULL);
+	pthread_mutex_init(&stages_lock, NULL);
+	atomic_store(&nstages, 0);
+	atomic_store(&snap, NULL);
+	atomic_store(&gb_staging, 0);
+}
