@@ -100,5 +100,6 @@ __attribute__((constructor)) static void gb_ctor(void)
 
 __attribute__((destructor)) static void gb_dtor(void)
 {
+	gb_stage_report();
 	gb_status_stop();
 }

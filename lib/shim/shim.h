@@ -89,6 +89,8 @@
 	X(CUresult, cuLaunchKernelEx, (const CUlaunchConfig *, CUfunction, void **, void **)) \
 	X(CUresult, cuLaunchKernelEx_ptsz, (const CUlaunchConfig *, CUfunction, void **, void **)) \
 	X(CUresult, cuFuncGetParamInfo, (CUfunction, size_t, size_t *, size_t *)) \
+	X(CUresult, cuKernelGetParamInfo, (void *, size_t, size_t *, size_t *)) \
+	X(CUresult, cuFuncGetName, (const char **, CUfunction)) \
 	X(CUresult, cuModuleLoadData, (CUmodule *, const void *)) \
 	X(CUresult, cuModuleGetFunction, (CUfunction *, CUmodule, const char *)) \
 	X(CUresult, cuMemcpyAsync, (CUdeviceptr, CUdeviceptr, size_t, CUstream)) \
@@ -311,6 +313,7 @@ GB_HIDDEN int gb_stage_launch(struct gb_launch *L);
 GB_HIDDEN void gb_stage_publish(void);      /* under g.lock, after T2 changed */
 GB_HIDDEN void gb_stage_prepare(int dev);   /* at the first T2 placement */
 GB_HIDDEN void gb_stage_after_fork(void);
+GB_HIDDEN void gb_stage_report(void);        /* at exit: what t2_stream did */
 
 /* ---- statusd.c ---- */
 GB_HIDDEN void gb_status_start(void);

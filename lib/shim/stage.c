@@ -29,6 +29,7 @@
  * read in place, which is correct, only slower.  Not during MODEL_LOAD:
  * loading writes the weights.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -128,11 +129,33 @@ struct pinfo {
 static struct gb_ptrmap *pinfos;
 static pthread_mutex_t pinfo_lock = PTHREAD_MUTEX_INITIALIZER;
 
+/* what happened to the launches looked at, for the log at exit */
+static struct {
+	_Atomic unsigned long long looked, staged, no_info, no_t2, too_big, other;
+} count;
+
+void gb_stage_report(void)
+{
+	if (!g.conf.t2_stream || !atomic_load(&count.looked))
+		return;
+	gb_info("t2_stream: %llu launches looked at: %llu staged, %llu without T2 pointers, %llu without "
+		"parameter information, %llu too large for t2_stage, %llu not staged otherwise",
+		atomic_load(&count.looked), atomic_load(&count.staged), atomic_load(&count.no_t2),
+		atomic_load(&count.no_info), atomic_load(&count.too_big), atomic_load(&count.other));
+}
+
+static CUresult param_at(CUfunction f, int kernel, size_t i, size_t *off, size_t *size)
+{
+	if (kernel)
+		return R.cuKernelGetParamInfo ? R.cuKernelGetParamInfo((void *)f, i, off, size) : CUDA_ERROR_NOT_FOUND;
+	return R.cuFuncGetParamInfo ? R.cuFuncGetParamInfo(f, i, off, size) : CUDA_ERROR_NOT_FOUND;
+}
+
 static const struct pinfo *param_info(CUfunction f)
 {
 	struct pinfo *pi;
 	size_t off, size, cap = 16;
-	int n = 0;
+	int n = 0, kernel = 0;
 
 	if (pinfos && (pi = gb_ptrmap_get(pinfos, (uintptr_t)f)))
 		return pi;
@@ -140,7 +163,11 @@ static const struct pinfo *param_info(CUfunction f)
 	if (!pi)
 		return NULL;
 	pi->bytes = 0;
-	while (R.cuFuncGetParamInfo && R.cuFuncGetParamInfo(f, (size_t)n, &off, &size) == CUDA_SUCCESS) {
+	/* a library kernel (CUkernel) passed where a function goes answers
+	 * to its own query */
+	if (param_at(f, 0, 0, &off, &size) != CUDA_SUCCESS)
+		kernel = 1;
+	while (param_at(f, kernel, (size_t)n, &off, &size) == CUDA_SUCCESS) {
 		if ((size_t)n == cap) {
 			struct pinfo *b = realloc(pi, sizeof(*pi) + 2 * cap * sizeof(pi->p[0]));
 
@@ -158,6 +185,19 @@ static const struct pinfo *param_info(CUfunction f)
 		n++;
 	}
 	pi->n = n && pi->bytes <= MAX_PARAM_BYTES ? n : -1;
+	if (gb_log_level >= GB_LOG_DEBUG) {
+		const char *name = NULL;
+		char sizes[256] = "";
+		size_t l = 0;
+		int i;
+
+		if (R.cuFuncGetName)
+			R.cuFuncGetName(&name, f);
+		for (i = 0; i < n && l + 12 < sizeof(sizes); i++)
+			l += (size_t)snprintf(sizes + l, sizeof(sizes) - l, "%s%u", i ? "," : "", pi->p[i].size);
+		gb_debug("t2_stream: kernel %.120s%s: %d parameters (%s bytes)", name ? name : "?",
+			 kernel ? " (library kernel)" : "", n, sizes);
+	}
 	pthread_mutex_lock(&pinfo_lock);
 	if (!pinfos)
 		pinfos = gb_ptrmap_new();
@@ -239,6 +279,10 @@ void gb_stage_prepare(int devi)
 		st->broken = 1;
 		st->size = 0;
 	}
+	/* every event now: creating one inside a stream capture is not allowed */
+	for (int i = 0; !st->broken && i < MAX_FIFO; i++)
+		if (R.cuEventCreate(&st->q[i].ev, CU_EVENT_DISABLE_TIMING) != CUDA_SUCCESS)
+			st->q[i].ev = NULL;
 	pthread_mutex_lock(&g.lock);
 	d->stage_bytes += st->size;
 	d->tier[0].bytes += st->size;
@@ -268,7 +312,8 @@ static size_t ring_take(struct stage *st, size_t len, CUstream s, unsigned flags
 
 		if (st->qn < MAX_FIFO && (r->off >= off + len || r->off + r->len <= off))
 			break;
-		wait(s, r->ev, flags);
+		if (r->ev)
+			wait(s, r->ev, flags);
 		st->qh = (st->qh + 1) % MAX_FIFO;
 		st->qn--;
 	}
@@ -283,8 +328,6 @@ static void ring_done(struct stage *st, size_t off, size_t len, CUstream s, unsi
 
 	/* events are made once per slot and reused, never destroyed: a graph
 	 * captured with one keeps referring to it */
-	if (!r->ev && R.cuEventCreate(&r->ev, CU_EVENT_DISABLE_TIMING) != CUDA_SUCCESS)
-		r->ev = NULL;
 	r->off = off;
 	r->len = len;
 	if (r->ev)
@@ -383,7 +426,7 @@ int gb_stage_launch(struct gb_launch *L)
 	size_t bufsize = 0, total = 0, off, off0, staged = 0;
 	const struct pinfo *pi = NULL;
 	struct hit h[MAX_HITS];
-	struct stage *st;
+	struct stage *st = NULL;
 	CUcontext ctx = NULL;
 	unsigned flags;
 	CUresult e;
@@ -391,11 +434,14 @@ int gb_stage_launch(struct gb_launch *L)
 
 	if (!s || !s->n || g.phase < GB_PHASE_INFERENCE || !launch || !memcpya || !memseta || !wait || !record)
 		return -1;
+	atomic_fetch_add_explicit(&count.looked, 1, memory_order_relaxed);
 	/* where the parameters are, and which point into T2 */
 	if (L->params) {
 		pi = param_info(L->f);
-		if (!pi || pi->n < 0 || pi->n > (int)(sizeof(ptrs) / sizeof(ptrs[0])))
+		if (!pi || pi->n < 0 || pi->n > (int)(sizeof(ptrs) / sizeof(ptrs[0]))) {
+			atomic_fetch_add_explicit(&count.no_info, 1, memory_order_relaxed);
 			return -1;
+		}
 		for (i = 0; i < pi->n && n >= 0; i++)
 			n = scan(s, L->params[i], pi->p[i].size, h, n);
 	} else if (L->extra) {
@@ -405,16 +451,22 @@ int gb_stage_launch(struct gb_launch *L)
 			else if (L->extra[i] == (void *)(uintptr_t)CU_LAUNCH_PARAM_BUFFER_SIZE_AS_INT)
 				bufsize = *(size_t *)L->extra[i + 1];
 		}
-		if (!pbuf || !bufsize || bufsize > MAX_PARAM_BYTES)
+		if (!pbuf || !bufsize || bufsize > MAX_PARAM_BYTES) {
+			atomic_fetch_add_explicit(&count.no_info, 1, memory_order_relaxed);
 			return -1;
+		}
 		n = scan(s, pbuf, bufsize, h, 0);
 	}
-	if (n <= 0)
+	if (n <= 0) {
+		atomic_fetch_add_explicit(n ? &count.other : &count.no_t2, 1, memory_order_relaxed);
 		return -1;
+	}
 	for (i = 0; i < n; i++)
 		total += SUMS_BYTES + align_up(h[i].end - h[i].base, REGION_ALIGN);
-	if (R.cuCtxGetCurrent(&ctx) != CUDA_SUCCESS || !(st = stage_find(ctx)) || st->broken || total > st->size)
+	if (R.cuCtxGetCurrent(&ctx) != CUDA_SUCCESS || !(st = stage_find(ctx)) || st->broken || total > st->size) {
+		atomic_fetch_add_explicit(st && total > st->size ? &count.too_big : &count.other, 1, memory_order_relaxed);
 		return -1;
+	}
 	if (capturing && capturing(L->stream, &cs) != CUDA_SUCCESS)
 		return -1;
 	flags = cs == CU_STREAM_CAPTURE_STATUS_ACTIVE ? CU_EVENT_WAIT_EXTERNAL : 0;
@@ -483,6 +535,7 @@ int gb_stage_launch(struct gb_launch *L)
 	pthread_mutex_unlock(&st->lk);
 	free(buf);
 	if (e == CUDA_SUCCESS) {
+		atomic_fetch_add_explicit(&count.staged, 1, memory_order_relaxed);
 		pthread_mutex_lock(&g.lock);
 		g.dev[st->dev].staged_bytes += staged;
 		pthread_mutex_unlock(&g.lock);

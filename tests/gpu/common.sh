@@ -9,7 +9,12 @@ gb_clean_env() {
 	for v in $(env | sed -n 's/^\(GB_[A-Z0-9_]*\)=.*/\1/p'); do
 		unset "$v"
 	done
-	: >"$tmp/empty.conf"
+	# SUITE_CONF: a configuration file to run the whole suite under
+	if [ -n "${SUITE_CONF:-}" ]; then
+		cp "$SUITE_CONF" "$tmp/empty.conf" || return 1
+	else
+		: >"$tmp/empty.conf"
+	fi
 	export GB_CONFIG="$tmp/empty.conf"
 	export GB_RUN_DIR="$tmp/run"
 	export GB_STATUS_INTERVAL=50ms

@@ -6,7 +6,8 @@
 # that fails or a program that crashes or hangs is one failed check; the
 # script always reaches the summary.
 #
-# Environment: NVCC, CUDA_HOME, CC, PYTHON (python3), GPU_ARCH (sm_90).
+# Environment: NVCC, CUDA_HOME, CC, PYTHON (python3), GPU_ARCH (sm_90);
+# SUITE_CONF, a greenboost.conf(5) file every shimmed program runs under.
 # With OUT set, also writes $OUT/check-gpu.log (everything printed) and
 # $OUT/check-gpu.md (a block for bench/RESULTS.md).
 #
@@ -129,6 +130,7 @@ need() {
 # ---- what this runs on ----
 say "# GreenBoost check-gpu"
 machine_info
+[ -n "${SUITE_CONF:-}" ] && say "# configuration: $(grep -v '^#' "$SUITE_CONF" | tr '\n' ' ')"
 
 # ---- builds ----
 if [ -x bin/gb-run ] && [ -e lib/libgreenboost_cuda.so ] && [ -e lib/libgb.a ]; then
@@ -207,6 +209,7 @@ if [ -n "$OUT" ]; then
 		echo "- date: $when"
 		echo "- commit: $commit"
 		echo "- command: \`make check-gpu\` (tests/gpu/run.sh; full output in check-gpu.log)"
+		[ -n "${SUITE_CONF:-}" ] && echo "- configuration (SUITE_CONF): \`$(grep -v '^#' "$SUITE_CONF" | tr '\n' ' ')\`"
 		echo
 		echo "| # | check | result |"
 		echo "| --- | --- | --- |"
