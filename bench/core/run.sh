@@ -137,22 +137,31 @@ for i in 1 2; do
 	row "a. 16 x 256 MiB triad+FMA, fits VRAM (run $i)" "${g:-?} ms/pass" "${nat:-?} ms/pass" "$r" "<= 1.01" "$res"
 done
 
-# ---- b: small allocations, native and under gb-run, twice interleaved ----
-for i in 1 2; do
-	bench pairs-native-$i "$bin" pairs 200000 20000
-	bench pairs-gb-$i "$gbrun" -- "$bin" pairs 200000 20000
+# ---- b: small allocations, native and under gb-run, five times interleaved ----
+# One pair costs tens of microseconds on the lent VMs and that drifts by a
+# third from one process to the next, far more than the shim's few loads:
+# the figure is the median of five interleaved ratios.
+ratios=
+for i in 1 2 3 4 5; do
+	bench pairs-native-$i "$bin" pairs 30000 3000
+	bench pairs-gb-$i "$gbrun" -- "$bin" pairs 30000 3000
 	g=$(get pairs-gb-$i pairs.small_ns)
 	nat=$(get pairs-native-$i pairs.small_ns)
 	r=$(ratio "$g" "$nat")
-	res=$(judge "$r" "<=" 1.10)
-	[ -z "$(get pairs-gb-$i pairs.t1_bytes)" ] && res="FAIL (no status file under gb-run: was the shim loaded?)"
+	ratios="$ratios $r"
 	row "b. cudaMalloc+cudaFree 64 KiB, below threshold (run $i)" "${g:-?} ns/pair" "${nat:-?} ns/pair" \
-		"$r" "<= 1.10" "$res"
+		"$r" "(median)" info
+	if [ -z "$(get pairs-gb-$i pairs.t1_bytes)" ]; then
+		row "b. (run $i)" "-" "-" "-" "-" "FAIL (no status file under gb-run: was the shim loaded?)"
+	fi
 	g=$(get pairs-gb-$i pairs.large_ns)
 	nat=$(get pairs-native-$i pairs.large_ns)
 	row "b. cudaMalloc+cudaFree 4 MiB, placed in T1 (run $i)" "${g:-?} ns/pair" "${nat:-?} ns/pair" \
 		"$(ratio "$g" "$nat")" "(none)" info
 done
+# shellcheck disable=SC2086 # one word a ratio
+med=$(printf '%s\n' $ratios | grep -v '^n/a$' | sort -n | awk '{ v[NR] = $1 } END { print NR == 5 ? v[3] : "n/a" }')
+row "b. cudaMalloc+cudaFree 64 KiB: median of the 5 ratios" "-" "-" "$med" "<= 1.10" "$(judge "$med" "<=" 1.10)"
 
 # ---- c: streaming over T2 against the DMA baseline of the same process ----
 # stream_row LABEL BACKING
