@@ -37,19 +37,11 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-if [ -n "$OUT" ]; then
-	mkdir -p "$OUT" || exit 111
-	log=$OUT/bench-core.log
-else
-	log=$tmp/log
-fi
-: >"$log"
-rows=$tmp/rows
-: >"$rows"
 notes=$tmp/notes
 : >"$notes"
 
 . tests/gpu/common.sh
+gb_out_setup bench-core || exit 111
 gb_clean_env || exit 111
 
 met=0

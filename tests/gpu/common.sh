@@ -5,6 +5,19 @@
 # Nothing from the caller's environment or an installed configuration file
 # changes what is measured; status files go to $tmp/run, rewritten often
 # enough for a program to read its own back within 200 ms.
+# gb_out_setup NAME: $log (NAME.log in $OUT when set) and an empty $rows
+gb_out_setup() {
+	if [ -n "$OUT" ]; then
+		mkdir -p "$OUT" || return 1
+		log=$OUT/$1.log
+	else
+		log=$tmp/log
+	fi
+	: >"$log"
+	rows=$tmp/rows
+	: >"$rows"
+}
+
 gb_clean_env() {
 	for v in $(env | sed -n 's/^\(GB_[A-Z0-9_]*\)=.*/\1/p'); do
 		unset "$v"

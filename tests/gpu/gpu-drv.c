@@ -33,19 +33,8 @@ static CUdeviceptr dbad;
 static unsigned blocks;
 
 /* A CUDA failure leaves the context unusable: report it and stop. */
-static void ck(CUresult e, const char *what, int line)
-{
-	const char *s = "?";
-
-	if (e == CUDA_SUCCESS)
-		return;
-	cuGetErrorString(e, &s);
-	ok(0, "%s (line %d): CUDA error %d: %s", what, line, (int)e, s);
-	printf("Bail out! CUDA error\n");
-	done();
-	exit(1);
-}
-#define CK(call) ck((call), #call, __LINE__)
+#include "gpu/ck.h"
+#define CK(call) CK_DRIVER(call)
 
 static void fill(CUdeviceptr p, size_t words, uint32_t seed, CUstream s)
 {

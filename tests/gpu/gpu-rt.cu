@@ -94,19 +94,8 @@ static void ck(cudaError_t e, const char *what, int line)
 #define CK(call) ck((call), #call, __LINE__)
 #define LAUNCHED(what) ck(cudaGetLastError(), what, __LINE__)
 
-static void ckd(CUresult e, const char *what, int line)
-{
-	const char *s = "?";
-
-	if (e == CUDA_SUCCESS)
-		return;
-	cuGetErrorString(e, &s);
-	ok(0, "%s (line %d): CUDA error %d: %s", what, line, (int)e, s);
-	printf("Bail out! CUDA error\n");
-	done();
-	exit(1);
-}
-#define CKD(call) ckd((call), #call, __LINE__)
+#include "gpu/ck.h"
+#define CKD(call) CK_DRIVER(call)
 
 /* wrong words in n words at p, against pat(base + i, seed) */
 static unsigned long long count_bad(const uint32_t *p, size_t n, uint32_t seed, uint64_t base,

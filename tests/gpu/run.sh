@@ -28,17 +28,9 @@ tmp=$(mktemp -d "${TMPDIR:-/tmp}/gb-gpu.XXXXXX") || exit 111
 trap 'rm -rf "$tmp"' EXIT
 trap 'exit 130' INT TERM
 
-if [ -n "$OUT" ]; then
-	mkdir -p "$OUT" || exit 111
-	log=$OUT/check-gpu.log
-else
-	log=$tmp/log
-fi
-: >"$log"
-rows=$tmp/rows
-: >"$rows"
 
 . tests/gpu/common.sh
+gb_out_setup check-gpu || exit 111
 gb_clean_env || exit 111
 
 n=0

@@ -58,17 +58,7 @@ CUresult cuLaunchKernelEx(const CUlaunchConfig *, CUfunction, void **, void **);
 CUresult cuGetProcAddress_v2(const char *, void **, int, cuuint64_t, CUdriverProcAddressQueryResult *);
 
 /* the double's test-only inspection API */
-unsigned long long fakecuda_vram_used(int dev);
-int fakecuda_live_allocs(void);
-int fakecuda_registered_ranges(void);
-unsigned long long fakecuda_registered_bytes(void);
-unsigned long long fakecuda_host_vmm_bytes(void);
-int fakecuda_is_registered(const void *p);
-void fakecuda_set_capturing(void *stream, int on);
-int fakecuda_gpa_calls(void);
-unsigned long long fakecuda_kernel_launches(const char *name);
-unsigned long long fakecuda_last_param(const char *name, unsigned int word);
-unsigned long long fakecuda_copy_bytes(void);
+#include "doubles/fakecuda.h"
 
 #define MiB (1ULL << 20)
 

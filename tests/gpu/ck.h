@@ -1,0 +1,21 @@
+/* For the GPU checks: a driver call that fails ends the TAP run as a
+ * failed assertion, with the call, the line and the driver's words.
+ * Needs cuda.h and tests/tap.h first. */
+#ifndef GB_TESTS_GPU_CK_H
+#define GB_TESTS_GPU_CK_H
+
+static void ck_driver(CUresult e, const char *what, int line)
+{
+	const char *s = "?";
+
+	if (e == CUDA_SUCCESS)
+		return;
+	cuGetErrorString(e, &s);
+	ok(0, "%s (line %d): CUDA error %d: %s", what, line, (int)e, s);
+	printf("Bail out! CUDA error\n");
+	done();
+	exit(1);
+}
+#define CK_DRIVER(call) ck_driver((call), #call, __LINE__)
+
+#endif
