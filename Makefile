@@ -15,7 +15,7 @@ endif
 
 DESTDIR ?=
 WARN := -Wall -Wextra -Wno-format-truncation -Wno-unused-parameter
-ALL_CFLAGS := -std=gnu11 -D_GNU_SOURCE -fPIC -fvisibility=hidden -Ilib -MMD -MP $(WARN) \
+ALL_CFLAGS := -std=gnu11 -D_GNU_SOURCE -fPIC -fvisibility=hidden -Ilib -Ikmod -MMD -MP $(WARN) \
 	-DGB_SYSCONFDIR='"$(SYSCONFDIR)"' -DGB_PKGLIBDIR='"$(PKGLIBDIR)"' $(CFLAGS)
 
 LIBGB_SRC := $(wildcard lib/libgb/*.c)
@@ -54,6 +54,31 @@ check: all $(TEST_PROGS)
 check-gpu: all
 	$(Q)NVCC="$(NVCC)" CUDA_HOME="$(CUDA_HOME)" sh tests/gpu/run.sh
 
+# ---- the kernel module (Path A; greenboost.4) ----
+
+# the release the tree builds for, as modules_install names its directory
+KVER = $(if $(filter /lib/modules/%/build,$(KDIR)),$(patsubst /lib/modules/%/build,%,$(KDIR)),$(shell $(MAKE) -s -C $(KDIR) kernelrelease))
+NEED_KDIR = @[ -n "$(KDIR)" ] || { echo "make: no kernel build tree: install the headers (Debian: linux-headers-$$(uname -r)) and rerun ./configure, or ./configure --with-kernel=DIR" >&2; exit 1; }
+
+kmod:
+	$(NEED_KDIR)
+	$(Q)$(MAKE) -C $(KDIR) M=$(CURDIR)/kmod modules
+
+install-kmod: kmod
+	$(Q)$(MAKE) -C $(KDIR) M=$(CURDIR)/kmod INSTALL_MOD_PATH=$(DESTDIR) modules_install
+	-[ -n "$(DESTDIR)" ] || depmod -a $(KVER)
+	[ -e $(DESTDIR)$(SYSCONFDIR)/modprobe.d/greenboost.conf ] || \
+		install -D -m 644 etc/modprobe.d/greenboost.conf $(DESTDIR)$(SYSCONFDIR)/modprobe.d/greenboost.conf
+	install -D -m 644 etc/udev/rules.d/70-greenboost.rules $(DESTDIR)$(SYSCONFDIR)/udev/rules.d/70-greenboost.rules
+
+# DKMS rebuilds the module for every kernel installed later
+install-dkms:
+	rm -rf $(DESTDIR)/usr/src/greenboost-$(VERSION)
+	install -d $(DESTDIR)/usr/src/greenboost-$(VERSION)/uapi
+	install -m 644 kmod/greenboost.c kmod/Kbuild kmod/Makefile kmod/dkms.conf $(DESTDIR)/usr/src/greenboost-$(VERSION)/
+	install -m 644 kmod/uapi/greenboost.h $(DESTDIR)/usr/src/greenboost-$(VERSION)/uapi/
+	[ -n "$(DESTDIR)" ] || dkms install greenboost/$(VERSION)
+
 # ---- install ----
 
 install: all
@@ -80,11 +105,12 @@ uninstall:
 
 clean: tests-clean
 	rm -f lib/libgb.a $(SHIM) $(PROGS) bin/*.o lib/*/*.o bin/*.d lib/*/*.d
+	rm -rf kmod/*.o kmod/*.ko kmod/*.mod kmod/*.mod.c kmod/.*.cmd kmod/Module.symvers kmod/modules.order kmod/.tmp_versions
 
 distclean: clean
 	rm -f config.mak
 
-.PHONY: all check check-gpu install uninstall clean distclean tests-clean
+.PHONY: all check check-gpu kmod install-kmod install-dkms install uninstall clean distclean tests-clean
 
 -include $(wildcard bin/*.d lib/*/*.d)
 .SECONDARY:
