@@ -85,6 +85,7 @@ struct gb_conf {
 	struct gb_sizepct kv_reserve;  /* % of vram_limit */
 	int report;                    /* enum gb_report */
 	int hugepages;
+	char pool_device[GB_PATH_MAX]; /* the kernel module's pool, path A; "" for none */
 	int t2_stream;                 /* stage T2 memory into VRAM for the kernels that read it */
 	uint64_t t2_stage;             /* bytes of VRAM for that */
 	uint64_t phase_gap_ms;
@@ -166,6 +167,7 @@ struct gb_status_dev {
 	uint64_t reported_total, reported_free;
 	struct gb_status_tier tier[GB_TIERS];
 	uint64_t t2_hugetlb_bytes;
+	uint64_t t2_pool_bytes; /* of tier[1], from the kernel module's pool (path A) */
 	uint64_t vmm_bytes;     /* of tier[0] and tier[1], app VMM (cuMemCreate) */
 	uint64_t stage_bytes;   /* of tier[0]: the staging area (t2_stream) */
 	uint64_t staged_bytes;  /* copied from T2 into it so far */

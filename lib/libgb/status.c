@@ -152,6 +152,7 @@ int gb_status_format(const struct gb_status *st, char *buf, size_t n)
 			put(&o, "dev%d.%s_peak\t%llu\n", d, tier_names[t], (unsigned long long)v->tier[t].peak);
 		}
 		put(&o, "dev%d.t2_hugetlb_bytes\t%llu\n", d, (unsigned long long)v->t2_hugetlb_bytes);
+		put(&o, "dev%d.t2_pool_bytes\t%llu\n", d, (unsigned long long)v->t2_pool_bytes);
 		put(&o, "dev%d.vmm_bytes\t%llu\n", d, (unsigned long long)v->vmm_bytes);
 		put(&o, "dev%d.stage_bytes\t%llu\n", d, (unsigned long long)v->stage_bytes);
 		put(&o, "dev%d.staged_bytes\t%llu\n", d, (unsigned long long)v->staged_bytes);
@@ -255,7 +256,7 @@ static int dev_key(struct gb_status *st, const char *key, const char *v, size_t 
 		return perr(err, line, "'%s' is not a number", key);
 #define U(f) if (!strcmp(sub, #f)) { d->f = x; return 0; }
 	U(vram_physical) U(vram_limit) U(kv_reserve) U(reported_total) U(reported_free)
-	U(t2_hugetlb_bytes) U(vmm_bytes) U(stage_bytes) U(staged_bytes) U(refused)
+	U(t2_hugetlb_bytes) U(t2_pool_bytes) U(vmm_bytes) U(stage_bytes) U(staged_bytes) U(refused)
 #undef U
 	for (t = 0; t < GB_TIERS; t++) {
 		size_t tl = strlen(tier_names[t]);

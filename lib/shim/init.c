@@ -10,7 +10,7 @@
 
 #include "shim.h"
 
-struct gb_state g = { .lock = PTHREAD_MUTEX_INITIALIZER, .path = 'B' };
+struct gb_state g = { .lock = PTHREAD_MUTEX_INITIALIZER };
 _Atomic int gb_ready_flag;
 __thread int gb_depth __attribute__((tls_model("initial-exec")));
 

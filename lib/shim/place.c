@@ -186,8 +186,10 @@ static int track(struct gb_rec *r)
 	t->count++;
 	if (t->bytes > t->peak)
 		t->peak = t->bytes;
-	if (r->hugetlb)
+	if (r->hm.hugetlb)
 		d->t2_hugetlb_bytes += r->acct;
+	if (r->hm.pool_id)
+		d->t2_pool_bytes += r->acct;
 	if (r->kind == GB_K_VMM)
 		d->vmm_bytes += r->acct;
 	return 0;
@@ -235,12 +237,17 @@ void gb_release_rec(struct gb_rec *r)
 	pthread_mutex_lock(&g.lock);
 	unreserve(d, r->tier, r->acct);
 	d->tier[r->tier].count--;
-	if (r->hugetlb)
+	if (r->hm.hugetlb)
 		d->t2_hugetlb_bytes -= r->acct;
+	if (r->hm.pool_id)
+		d->t2_pool_bytes -= r->acct;
 	if (r->kind == GB_K_VMM)
 		d->vmm_bytes -= r->acct;
 	gb_phase_event(GB_EV_FREE, gb_now_ms());
 	pthread_mutex_unlock(&g.lock);
+	/* T2's host memory (unregistered by the caller) goes after the
+	 * accounting, which reads where it came from */
+	gb_hostmem_free(&r->hm);
 	gb_status_dirty();
 	free(r);
 }
@@ -392,9 +399,7 @@ static int t2_alloc(int devi, struct gb_dev *d, struct gb_t1 *t1, CUdeviceptr *o
 	r = rec_new(dptr, t1->size, devi, 1, GB_K_MEM);
 	if (r) {
 		r->acct = size;
-		r->host = hm.host;
-		r->map_len = hm.len;
-		r->hugetlb = (unsigned char)hm.hugetlb;
+		r->hm = hm;
 		r->ctx = ctx;
 	} else {
 		/* without a record it could never be freed: give it back */
@@ -418,7 +423,7 @@ static int t2_alloc(int devi, struct gb_dev *d, struct gb_t1 *t1, CUdeviceptr *o
 	if (!atomic_exchange(&told, 1))
 		gb_info("device %d: VRAM limit reached, placing large allocations in pinned host memory (T2)", devi);
 	gb_debug("%s: %s in T2 (%s) for device %d at 0x%llx", t1->api, gb_size_human(size, s, sizeof(s)),
-		 hm.hugetlb ? "hugetlb" : "thp", devi, (unsigned long long)dptr);
+		 hm.pool_id ? "kmod pool" : hm.hugetlb ? "hugetlb" : "thp", devi, (unsigned long long)dptr);
 	if (t1->pitch)
 		*t1->pitch = (t1->width + PITCH_ALIGN - 1) & ~(size_t)(PITCH_ALIGN - 1);
 	*out = dptr;
@@ -462,7 +467,6 @@ int gb_alloc(int devi, struct gb_t1 *t1, CUdeviceptr *out)
 CUresult gb_t2_free(struct gb_rec *r, int sync)
 {
 	CUcontext popped;
-	struct gb_hostmem hm = { r->host, r->map_len, r->hugetlb };
 	int pushed = 0;
 
 	if (r->ctx && R.cuCtxPushCurrent_v2 && R.cuCtxPushCurrent_v2(r->ctx) == CUDA_SUCCESS)
@@ -470,10 +474,9 @@ CUresult gb_t2_free(struct gb_rec *r, int sync)
 	/* like cudaFree: the device may still be reading it */
 	if (sync && R.cuCtxSynchronize)
 		R.cuCtxSynchronize();
-	R.cuMemHostUnregister(r->host);
+	R.cuMemHostUnregister(r->hm.host);
 	if (pushed)
 		R.cuCtxPopCurrent_v2(&popped);
-	gb_hostmem_free(&hm);
 	gb_release_rec(r);
 	return CUDA_SUCCESS;
 }
@@ -704,13 +707,8 @@ void gb_forget_ctx(CUcontext ctx)
 		}
 		pthread_mutex_unlock(&g.lock);
 		for (i = 0; i < n; i++) {
-			if (gone[i]->tier == 1) {
-				struct gb_hostmem hm = { gone[i]->host, gone[i]->map_len, gone[i]->hugetlb };
-
-				/* the context took the device's view with it; the pages are ours */
-				R.cuMemHostUnregister(gone[i]->host);
-				gb_hostmem_free(&hm);
-			}
+			if (gone[i]->tier == 1)
+				R.cuMemHostUnregister(gone[i]->hm.host);
 			gb_release_rec(gone[i]);
 		}
 		if (n)
@@ -728,7 +726,7 @@ void gb_state_reset(void)
 
 	for (i = 0; i < GB_MAX_DEVICES; i++) {
 		memset(g.dev[i].tier, 0, sizeof(g.dev[i].tier));
-		g.dev[i].t2_hugetlb_bytes = g.dev[i].vmm_bytes = g.dev[i].refused = 0;
+		g.dev[i].t2_hugetlb_bytes = g.dev[i].t2_pool_bytes = g.dev[i].vmm_bytes = g.dev[i].refused = 0;
 	}
 	g.t2_total = 0;
 	atomic_store(&g.nrec, 0);

@@ -162,17 +162,24 @@ extern __thread int gb_depth __attribute__((tls_model("initial-exec"))) GB_HIDDE
 
 enum gb_kind { GB_K_MEM, GB_K_VMM };
 
+/* host memory for T2: Path A, from the kernel module's pool (pool_id set),
+ * or Path B, anonymous memory (hugetlb or THP) */
+struct gb_hostmem {
+	void *host;
+	size_t len;
+	int hugetlb;
+	unsigned int pool_id;
+};
+
 struct gb_rec {
 	CUdeviceptr ptr;     /* device address, or VMM handle */
 	size_t size;         /* bytes asked for (the range pointer queries answer) */
 	size_t acct;         /* bytes counted against the tier and its limit */
-	void *host;          /* T2 host mapping */
-	size_t map_len;
-	CUcontext ctx;       /* T2: context that registered it */
+	struct gb_hostmem hm; /* T2: the host memory */
+	CUcontext ctx;       /* the context it was made in */
 	int dev;
 	unsigned char tier;  /* 0 T1, 1 T2 (indexes gb_status_dev.tier) */
 	unsigned char kind;  /* enum gb_kind */
-	unsigned char hugetlb;
 };
 
 struct gb_dev {
@@ -185,6 +192,7 @@ struct gb_dev {
 	char name[96];
 	struct gb_status_tier tier[GB_TIERS];
 	uint64_t t2_hugetlb_bytes;
+	uint64_t t2_pool_bytes;
 	uint64_t vmm_bytes;
 	uint64_t refused;
 	int stage_reserved;          /* t2_stream's area is set up (or given up) */
@@ -208,7 +216,6 @@ struct gb_state {
 	size_t t2n, t2cap;
 	_Atomic uintptr_t t2_lo, t2_hi;
 	struct gb_deferred *_Atomic deferred; /* async T2 frees waiting for their stream */
-	char path;                  /* 'A' or 'B' */
 	int phase;
 	uint64_t phase_since_ms;
 	double phase_since_wall;
@@ -262,7 +269,8 @@ GB_HIDDEN int gb_alloc(int dev, struct gb_t1 *t1, CUdeviceptr *out);
 /* remove and return the record of ptr, NULL if untracked */
 GB_HIDDEN struct gb_rec *gb_take(struct gb_ptrmap *m, uintptr_t key);
 GB_HIDDEN void gb_untake(struct gb_ptrmap *m, struct gb_rec *r);
-/* account a record as gone and free it */
+/* account a record as gone and free it, with its T2 host memory (already
+ * unregistered from CUDA) */
 GB_HIDDEN void gb_release_rec(struct gb_rec *r);
 /* free T2 memory now (sync: wait for the device first) */
 GB_HIDDEN CUresult gb_t2_free(struct gb_rec *r, int sync);
@@ -280,13 +288,9 @@ GB_HIDDEN void gb_state_reset(void);
 GB_HIDDEN void gb_forget_ctx(CUcontext ctx);
 
 /* ---- t2host.c ---- */
-struct gb_hostmem {
-	void *host;
-	size_t len;
-	int hugetlb;
-};
 GB_HIDDEN int gb_hostmem_alloc(size_t size, int try_hugetlb, struct gb_hostmem *m);
 GB_HIDDEN void gb_hostmem_free(struct gb_hostmem *m);
+GB_HIDDEN char gb_hostmem_path(void); /* 'A' while the pool is in use, else 'B' */
 
 /* ---- phase.c (callers hold g.lock) ---- */
 GB_HIDDEN void gb_phase_event(int what, uint64_t now);

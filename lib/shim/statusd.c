@@ -35,7 +35,7 @@ static void snapshot(struct gb_status *st)
 	*st = base;
 	st->updated = gb_wall_time();
 	pthread_mutex_lock(&g.lock);
-	st->path = g.path;
+	st->path = gb_hostmem_path();
 	st->phase = g.phase;
 	st->phase_since = g.phase_since_wall;
 	pthread_mutex_unlock(&g.lock);
@@ -54,6 +54,7 @@ static void snapshot(struct gb_status *st)
 		o->kv_reserve = d->kv_reserve;
 		memcpy(o->tier, d->tier, sizeof(o->tier));
 		o->t2_hugetlb_bytes = d->t2_hugetlb_bytes;
+		o->t2_pool_bytes = d->t2_pool_bytes;
 		o->vmm_bytes = d->vmm_bytes;
 		o->stage_bytes = d->stage_bytes;
 		o->staged_bytes = d->staged_bytes;
