@@ -53,6 +53,9 @@ tap doubles/selftest env LD_LIBRARY_PATH=tests/doubles tests/doubles/selftest
 echo "== the shim, against the test doubles"
 . tests/shim/cases.sh
 
+echo "== the kernel module and Path A, in qemu"
+tap kmod/run.sh sh tests/kmod/run.sh
+
 echo "== programs (bats)"
 if command -v bats >/dev/null 2>&1; then
 	for b in tests/bats/*.bats; do

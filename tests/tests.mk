@@ -12,7 +12,7 @@ SHIM_TESTS := $(patsubst %.c,%,$(wildcard tests/shim/t-*.c))
 SHIM_LIBS := $(patsubst %.c,%.so,$(wildcard tests/shim/lib*.c))
 FUZZERS := $(patsubst %.c,%,$(wildcard tests/fuzz/fuzz-*.c))
 
-TEST_PROGS := $(UNIT) $(DOUBLES) tests/doubles/selftest $(SHIM_TESTS) $(SHIM_LIBS) $(FUZZERS)
+TEST_PROGS := $(UNIT) $(DOUBLES) tests/doubles/selftest $(SHIM_TESTS) $(SHIM_LIBS) $(FUZZERS) tests/kmod/patha
 
 tests/unit/t-%: tests/unit/t-%.c lib/libgb.a tests/tap.h
 	$(QUIET) CC $@
@@ -62,6 +62,11 @@ tests/shim/t-%: tests/shim/t-%.c tests/shim/common.h lib/libgb.a $(DOUBLES) test
 	$(Q)$(CC) $(TEST_CFLAGS) -o $@ $< lib/libgb.a -Ltests/doubles -l:libcudart.so.13 -l:libnvidia-ml.so.1 \
 		-l:libcuda.so.1 -Wl,--no-as-needed -lpthread -ldl
 
+# Path A under qemu: a dynamic program, run under the shim in the guest
+tests/kmod/patha: tests/kmod/patha.c tests/shim/common.h lib/libgb.a tests/doubles/libcuda.so.1 kmod/uapi/greenboost.h
+	$(QUIET) CC $@
+	$(Q)$(CC) $(TEST_CFLAGS) -o $@ $< lib/libgb.a -Ltests/doubles -l:libcuda.so.1 -lpthread -ldl
+
 # fuzzers: libFuzzer with sanitizers where clang has it, else a plain
 # driver that replays the corpus (tests/fuzz/replay.c)
 FUZZ_LIBGB := $(LIBGB_SRC)
@@ -77,5 +82,5 @@ tests/fuzz/fuzz-%: tests/fuzz/fuzz-%.c tests/fuzz/replay.c $(FUZZ_LIBGB) lib/gb.
 endif
 
 tests-clean:
-	rm -f $(UNIT) tests/unit/t-cuabi $(DOUBLES) tests/doubles/selftest $(SHIM_TESTS) $(SHIM_LIBS) $(FUZZERS) \
+	rm -f $(UNIT) tests/unit/t-cuabi $(DOUBLES) tests/doubles/selftest $(SHIM_TESTS) $(SHIM_LIBS) $(FUZZERS) tests/kmod/patha \
 		tests/*/*.d tests/unit/*.o
