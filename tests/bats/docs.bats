@@ -27,7 +27,7 @@ keys_and_defaults() {
 }
 
 @test "the man pages are all there" {
-	for f in gb-run.1 gb-demo.1 greenboost.conf.5 greenboost.7; do
+	for f in gb-run.1 gb-demo.1 greenboost.4 greenboost.conf.5 greenboost.7; do
 		[ -f "$top/man/$f" ] || { echo "missing man/$f"; return 1; }
 	done
 }
@@ -206,4 +206,46 @@ check_status_keys() {
 	echo "synopsis: $synopsis"
 	[ -n "$usage" ]
 	[ "$synopsis" = "$usage" ]
+}
+
+# ---- the kernel module against greenboost(4) ----
+
+@test "every module parameter is in greenboost(4) and etc/modprobe.d" {
+	local params p bad=0
+	params=$(sed -n 's/^module_param(\([a-z_]*\),.*/\1/p; s/^module_param_named(\([a-z_]*\),.*/\1/p' "$top/kmod/greenboost.c")
+	[ "$(wc -w <<<"$params")" -ge 4 ]
+	for p in $params; do
+		grep -q "^\.It Cm $p Ns" "$top/man/greenboost.4" || { echo "greenboost.4 has no .It for $p"; bad=1; }
+		grep -q "^# $p " "$top/etc/modprobe.d/greenboost.conf" || { echo "etc/modprobe.d has no line for $p"; bad=1; }
+	done
+	[ "$bad" -eq 0 ]
+}
+
+@test "every sysfs statistic and every ioctl is in greenboost(4)" {
+	local names n bad=0
+	names=$(sed -n 's/^STAT(\([a-z_]*\),.*/\1/p' "$top/kmod/greenboost.c")
+	[ "$(wc -w <<<"$names")" -ge 8 ]
+	for n in $names; do
+		grep -q "^\.It Pa $n\$" "$top/man/greenboost.4" || { echo "greenboost.4 has no .It for $n"; bad=1; }
+	done
+	names=$(sed -n 's/^#define \(GB_POOL_IOC_[A-Z]*\) _IO.*/\1/p' "$top/kmod/uapi/greenboost.h")
+	[ "$(wc -w <<<"$names")" -eq 4 ]
+	for n in $names; do
+		grep -q "^\.It Dv $n " "$top/man/greenboost.4" || { echo "greenboost.4 has no .It for $n"; bad=1; }
+	done
+	[ "$bad" -eq 0 ]
+}
+
+@test "kmod/dkms.conf has the version configure has" {
+	local v d
+	v=$(sed -n 's/^VERSION = //p' "$top/configure")
+	d=$(sed -n 's/^PACKAGE_VERSION="\(.*\)"$/\1/p' "$top/kmod/dkms.conf")
+	[ -n "$v" ] && [ "$v" = "$d" ]
+}
+
+@test "README's commands are what .ci/run runs" {
+	grep -qxF '.ci/deps && ./configure && make && sudo make install && gb-run --vram-limit 4G gb-demo' "$top/README.md"
+	grep -qxF './configure && make check' "$top/README.md"
+	grep -qxF '.ci/deps' "$top/.ci/run"
+	grep -qxF './configure && make check' "$top/.ci/run"
 }
