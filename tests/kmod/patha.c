@@ -3,7 +3,7 @@
  * takes T2 from /dev/greenboost, falls back to anonymous memory when the
  * pool runs dry, says so in the status file, and gives the pages back.
  * Runs under the shim against the CUDA test double; vram_limit 256M,
- * kv_reserve 0, host_limit 512M.
+ * kv_reserve 0, host_limit 512M; the kernel boots with hugepages=16.
  */
 #include <fcntl.h>
 #include <sys/ioctl.h>
@@ -44,6 +44,7 @@ int main(void)
 	ok(my_status(&st) == 0 && st.path == 'A', "status: path A");
 	is_int(st.dev[0].t2_pool_bytes, 64 * MiB, "status: 64M of T2 from the pool");
 	is_int(st.dev[0].tier[1].bytes, 96 * MiB, "status: 96M of T2 in all");
+	is_int(st.dev[0].t2_hugetlb_bytes, 32 * MiB, "status: the path B fallback took the kernel's hugetlb pages");
 	ok(cuMemFree_v2(a) == 0 && cuMemFree_v2(b) == 0 && cuMemFree_v2(c) == 0, "free them");
 	for (i = 0; i < 40 && pool_free() != 64 * MiB; i++)
 		usleep(100 * 1000);

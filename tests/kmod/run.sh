@@ -1,9 +1,10 @@
 #!/bin/sh
-# greenboost.ko in a real kernel: build the module against Debian's kernel
-# headers, boot that kernel in qemu (TCG: no KVM here) with an initramfs of
-# static busybox, the module and tests/kmod/kmodtest, and print the guest's
-# TAP.  Needs: qemu-system-x86 busybox-static linux-image-amd64
-# linux-headers-amd64 (what .ci/run installs).
+# greenboost.ko in a real kernel: build the module against the installed
+# kernel headers, boot that kernel in qemu (TCG: no KVM here; hugepages=16
+# on its command line) with an initramfs of static busybox, the module,
+# tests/kmod/kmodtest and tests/kmod/patha (the shim's Path A, with its
+# libraries), and print the guest's TAP.  Needs what .ci/deps installs:
+# qemu-system-x86 busybox-static cpio and a kernel image with headers.
 set -u
 top=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$top" || exit 111
@@ -90,7 +91,7 @@ chmod 755 "$root/init"
 
 timeout 300 qemu-system-x86_64 -accel tcg -cpu max -smp 2 -m 512 -nographic -no-reboot \
 	-kernel "$kernel" -initrd "$tmp/initrd.gz" \
-	-append "console=ttyS0 quiet panic=-1 oops=panic" >"$tmp/console" 2>&1
+	-append "console=ttyS0 quiet panic=-1 oops=panic hugepages=16" >"$tmp/console" 2>&1
 rc=$?
 tr -d '\r' <"$tmp/console" | sed -n '/GB-BEGIN/,/GB-END/p' >"$tmp/guest"
 if ! grep -q 'GB-END' "$tmp/guest"; then
