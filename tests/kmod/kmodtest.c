@@ -336,6 +336,17 @@ int main(void)
 	ok(q != MAP_FAILED && q[5] == (unsigned char)((2 * MiB + 5) * 31 + 7), "a second mapping at an offset sees it");
 	if (q != MAP_FAILED)
 		munmap(q, 2 * MiB);
+	/* mappings the module refuses */
+	q = mmap(NULL, 2 * MiB, PROT_READ | PROT_WRITE, MAP_PRIVATE, a.fd, 0);
+	ok(q == MAP_FAILED && errno == EINVAL, "a private mapping: EINVAL");
+	q = mmap(NULL, 2 * MiB, PROT_READ | PROT_EXEC, MAP_SHARED, a.fd, 0);
+	ok(q == MAP_FAILED && errno == EPERM, "an executable mapping: EPERM");
+	q = mmap(NULL, 6 * MiB, PROT_READ, MAP_SHARED, a.fd, 0);
+	ok(q == MAP_FAILED && errno == EINVAL, "a mapping longer than the buffer: EINVAL");
+	q = mmap(NULL, 2 * MiB, PROT_READ, MAP_SHARED, a.fd, 4 * MiB);
+	ok(q == MAP_FAILED && errno == EINVAL, "a mapping past its end: EINVAL");
+	q = mremap(p, 4 * MiB, 8 * MiB, MREMAP_MAYMOVE);
+	ok(q == MAP_FAILED, "the mapping cannot be grown (mremap)");
 	{
 		/* pages a pipe takes by get_user_pages, as a pinning driver would */
 		int pp[2];
