@@ -5,6 +5,7 @@
 # tests/kmod/kmodtest and tests/kmod/patha (the shim's Path A, with its
 # libraries), and print the guest's TAP.  Needs what .ci/deps installs:
 # qemu-system-x86 busybox-static cpio and a kernel image with headers.
+# KVER=RELEASE picks another installed kernel than the newest.
 set -u
 top=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$top" || exit 111
@@ -17,12 +18,12 @@ bail() {
 	exit 1
 }
 
-# the newest kernel that has both an image and a build tree
+# the newest kernel that has both an image and a build tree, or KVER
 kver=
-for k in $(ls -1 /lib/modules 2>/dev/null | sort -V); do
+for k in ${KVER:-$(ls -1 /lib/modules 2>/dev/null | sort -V)}; do
 	[ -f "/boot/vmlinuz-$k" ] && [ -f "/lib/modules/$k/build/Makefile" ] && kver=$k
 done
-[ -n "$kver" ] || bail "no kernel image with headers (apt-get install linux-image-amd64 linux-headers-amd64)"
+[ -n "$kver" ] || bail "no kernel image with headers${KVER:+ for $KVER} (apt-get install linux-image-amd64 linux-headers-amd64)"
 command -v qemu-system-x86_64 >/dev/null || bail "no qemu-system-x86_64 (apt-get install qemu-system-x86)"
 [ -x /bin/busybox ] && ! ldd /bin/busybox >/dev/null 2>&1 ||
 	bail "no static busybox (apt-get install busybox-static)"
