@@ -20,9 +20,11 @@ ALL_CFLAGS := -std=gnu11 -D_GNU_SOURCE -fPIC -fvisibility=hidden -Ilib -Ikmod -M
 
 LIBGB_SRC := $(wildcard lib/libgb/*.c)
 SHIM_SRC := $(wildcard lib/shim/*.c)
+TUNE_SRC := $(wildcard lib/tune/*.c)
 LIBGB_OBJ := $(LIBGB_SRC:.c=.o)
 SHIM_OBJ := $(SHIM_SRC:.c=.o)
-PROGS := bin/gb-run bin/gb-demo
+TUNE_OBJ := $(TUNE_SRC:.c=.o)
+PROGS := bin/gb-run bin/gb-demo bin/gb-tune
 SHIM := lib/libgreenboost_cuda.so
 MAN := $(wildcard man/*.[1-8])
 
@@ -36,6 +38,10 @@ lib/libgb.a: $(LIBGB_OBJ)
 	$(QUIET) AR $@
 	$(Q)rm -f $@ && $(AR) rcs $@ $^
 
+lib/libgbtune.a: $(TUNE_OBJ)
+	$(QUIET) AR $@
+	$(Q)rm -f $@ && $(AR) rcs $@ $^
+
 $(SHIM): $(SHIM_OBJ) lib/libgb.a
 	$(QUIET) LD $@
 	$(Q)$(CC) -shared -Wl,-soname,libgreenboost_cuda.so -Wl,-z,nodelete $(LDFLAGS) -o $@ $(SHIM_OBJ) lib/libgb.a -ldl -lpthread
@@ -43,6 +49,10 @@ $(SHIM): $(SHIM_OBJ) lib/libgb.a
 bin/%: bin/%.o lib/libgb.a
 	$(QUIET) LD $@
 	$(Q)$(CC) $(LDFLAGS) -o $@ $< lib/libgb.a -ldl -lpthread
+
+bin/gb-tune: bin/gb-tune.o lib/libgbtune.a lib/libgb.a
+	$(QUIET) LD $@
+	$(Q)$(CC) $(LDFLAGS) -o $@ $< lib/libgbtune.a lib/libgb.a
 
 # ---- tests ----
 
@@ -93,18 +103,20 @@ install: all
 		install -m 644 etc/greenboost.conf $(DESTDIR)$(SYSCONFDIR)/greenboost/greenboost.conf
 	install -m 644 etc/tmpfiles.d/greenboost.conf $(DESTDIR)$(LIBDIR)/tmpfiles.d/greenboost.conf
 	install -d $(DESTDIR)$(DATADIR)/bash-completion/completions
-	install -m 644 share/bash-completion/completions/gb-run $(DESTDIR)$(DATADIR)/bash-completion/completions/gb-run
+	install -m 644 share/bash-completion/completions/gb-run share/bash-completion/completions/gb-tune \
+		$(DESTDIR)$(DATADIR)/bash-completion/completions/
 	@# status files of every user's processes, like /tmp (tmpfiles.d recreates it at boot)
 	-[ -n "$(DESTDIR)" ] || install -d -m 1777 /run/greenboost
 
 uninstall:
 	rm -f $(addprefix $(DESTDIR)$(BINDIR)/,$(notdir $(PROGS))) $(DESTDIR)$(PKGLIBDIR)/$(notdir $(SHIM))
-	rm -f $(DESTDIR)$(LIBDIR)/tmpfiles.d/greenboost.conf $(DESTDIR)$(DATADIR)/bash-completion/completions/gb-run
+	rm -f $(DESTDIR)$(LIBDIR)/tmpfiles.d/greenboost.conf $(DESTDIR)$(DATADIR)/bash-completion/completions/gb-run \
+		$(DESTDIR)$(DATADIR)/bash-completion/completions/gb-tune
 	for m in $(MAN); do rm -f $(DESTDIR)$(MANDIR)/man$${m##*.}/$${m##*/}; done
 	-rmdir $(DESTDIR)$(PKGLIBDIR)
 
 clean: tests-clean
-	rm -f lib/libgb.a $(SHIM) $(PROGS) bin/*.o lib/*/*.o bin/*.d lib/*/*.d
+	rm -f lib/libgb.a lib/libgbtune.a $(SHIM) $(PROGS) bin/*.o lib/*/*.o bin/*.d lib/*/*.d
 	rm -rf kmod/*.o kmod/*.ko kmod/*.mod kmod/*.mod.c kmod/.*.cmd kmod/Module.symvers kmod/modules.order kmod/.tmp_versions
 
 distclean: clean

@@ -1,0 +1,321 @@
+/*
+ * The state file, /var/lib/greenboost/tune.state: the value each setting
+ * had before gb-tune first changed it, what gb-tune set, and the files it
+ * made.  Written before anything changes, so a crash halfway leaves
+ * enough for --revert.  Tab-separated (gb-tune(8)):
+ *
+ *   version  1
+ *   profile  full|light
+ *   applied  SECONDS
+ *   set      KEY  PATH  ORIGINAL  TUNED
+ *   swapfile PATH  BYTES
+ *   persist  PATH
+ *   fstab    LINE
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "tune/tune.h"
+
+static const char *const profile_names[] = { "none", "light", "full" };
+
+const char *gb_tune_profile_name(int profile)
+{
+	return profile >= 0 && profile <= GB_TUNE_FULL ? profile_names[profile] : "?";
+}
+
+int gb_tune_profile_from_name(const char *s)
+{
+	int i;
+
+	for (i = 1; i <= GB_TUNE_FULL; i++)
+		if (!strcmp(s, profile_names[i]))
+			return i;
+	return -1;
+}
+
+struct gb_tune_rec *gb_tune_state_find(struct gb_tune_state *s, const char *key)
+{
+	int i;
+
+	for (i = 0; i < s->n; i++)
+		if (!strcmp(s->rec[i].key, key))
+			return &s->rec[i];
+	return NULL;
+}
+
+int gb_tune_state_format(const struct gb_tune_state *s, char *buf, size_t n)
+{
+	size_t off = 0;
+	int i, r;
+
+#define PUT(...)                                                         \
+	do {                                                             \
+		r = snprintf(buf + off, n - off, __VA_ARGS__);           \
+		if (r < 0 || (size_t)r >= n - off)                       \
+			return -1;                                       \
+		off += (size_t)r;                                        \
+	} while (0)
+	PUT("# gb-tune's state (gb-tune(8)): the values before gb-tune changed them.\n"
+	    "# gb-tune --revert puts them back.  Do not edit.\n");
+	PUT("version\t%d\n", GB_TUNE_STATE_VERSION);
+	PUT("profile\t%s\n", gb_tune_profile_name(s->profile));
+	PUT("applied\t%.3f\n", s->applied);
+	for (i = 0; i < s->n; i++)
+		PUT("set\t%s\t%s\t%s\t%s\n", s->rec[i].key, s->rec[i].path, s->rec[i].orig, s->rec[i].tuned);
+	if (*s->swapfile)
+		PUT("swapfile\t%s\t%llu\n", s->swapfile, (unsigned long long)s->swap_bytes);
+	for (i = 0; i < s->npersist; i++)
+		PUT("persist\t%s\n", s->persist[i]);
+	if (*s->fstab_line)
+		PUT("fstab\t%s\n", s->fstab_line);
+#undef PUT
+	return (int)off;
+}
+
+/* ---- parsing ---- */
+
+static int bad(struct gb_err *err, int line, const char *why)
+{
+	snprintf(err->msg, sizeof(err->msg), "line %d: %s", line, why);
+	return -1;
+}
+
+static int valid_key(const char *k)
+{
+	if (!*k || strlen(k) >= GB_TUNE_KEY)
+		return 0;
+	for (; *k; k++)
+		if (!((*k >= 'a' && *k <= 'z') || (*k >= '0' && *k <= '9') || *k == '.' || *k == '_' || *k == '-'))
+			return 0;
+	return 1;
+}
+
+/* absolute, printable, no spaces, no "." or ".." components, under one
+ * of the prefixes (NULL: anywhere) */
+static int valid_path(const char *p, const char *const *under)
+{
+	const char *c;
+	int i;
+
+	if (*p != '/' || strlen(p) >= GB_TUNE_PATH)
+		return 0;
+	for (c = p; *c; c++)
+		if (*c <= ' ' || *c == 0x7f)
+			return 0;
+	for (c = p; (c = strchr(c, '/')); c++)
+		if ((c[1] == '.' && (c[2] == '/' || !c[2])) || (c[1] == '.' && c[2] == '.' && (c[3] == '/' || !c[3])) ||
+		    c[1] == '/')
+			return 0;
+	if (!under)
+		return 1;
+	for (i = 0; under[i]; i++)
+		if (!strncmp(p, under[i], strlen(under[i])))
+			return 1;
+	return 0;
+}
+
+static const char *const sys_dirs[] = { "/proc/sys/", "/sys/", NULL };
+static const char *const etc_dirs[] = { "/etc/", NULL };
+
+/* split line at tabs into at most max fields; count */
+static int split(char *line, char **f, int max)
+{
+	int n = 0;
+
+	for (;;) {
+		char *t = strchr(line, '\t');
+
+		if (n == max)
+			return max + 1;
+		f[n++] = line;
+		if (!t)
+			return n;
+		*t = 0;
+		line = t + 1;
+	}
+}
+
+static int parse_line(char *line, int ln, struct gb_tune_state *s, int *seen_version, struct gb_err *err)
+{
+	char *f[6], *e;
+	int n = split(line, f, 5);
+
+	if (!*seen_version) {
+		if (n != 2 || strcmp(f[0], "version"))
+			return bad(err, ln, "expected 'version' first");
+		if (strcmp(f[1], "1"))
+			return bad(err, ln, "unknown version (this gb-tune reads version 1)");
+		*seen_version = 1;
+		return 0;
+	}
+	if (!strcmp(f[0], "profile") && n == 2) {
+		int p = strcmp(f[1], "none") ? gb_tune_profile_from_name(f[1]) : 0;
+
+		if (p < 0)
+			return bad(err, ln, "unknown profile");
+		s->profile = p;
+	} else if (!strcmp(f[0], "applied") && n == 2) {
+		s->applied = strtod(f[1], &e);
+		if (e == f[1] || *e || !(s->applied >= 0 && s->applied < 1e11))
+			return bad(err, ln, "bad time");
+	} else if (!strcmp(f[0], "set") && n == 5) {
+		struct gb_tune_rec *r;
+
+		if (!valid_key(f[1]))
+			return bad(err, ln, "bad key");
+		if (!valid_path(f[2], sys_dirs))
+			return bad(err, ln, "path not under /proc/sys or /sys");
+		if (!gb_sysval_valid(f[3]) || !gb_sysval_valid(f[4]) || strlen(f[3]) >= GB_TUNE_VAL ||
+		    strlen(f[4]) >= GB_TUNE_VAL)
+			return bad(err, ln, "bad value");
+		if (gb_tune_state_find(s, f[1]))
+			return bad(err, ln, "key set twice");
+		if (s->n == GB_TUNE_MAX_ITEMS)
+			return bad(err, ln, "too many settings");
+		r = &s->rec[s->n++];
+		strcpy(r->key, f[1]);
+		strcpy(r->path, f[2]);
+		strcpy(r->orig, f[3]);
+		strcpy(r->tuned, f[4]);
+	} else if (!strcmp(f[0], "swapfile") && n == 3) {
+		unsigned long long b;
+
+		if (*s->swapfile)
+			return bad(err, ln, "a second swap file");
+		if (!valid_path(f[1], NULL))
+			return bad(err, ln, "bad swap file path");
+		b = strtoull(f[2], &e, 10);
+		if (e == f[2] || *e || !b || b > (1ULL << 50) || f[2][0] == '-')
+			return bad(err, ln, "bad swap file size");
+		strcpy(s->swapfile, f[1]);
+		s->swap_bytes = b;
+	} else if (!strcmp(f[0], "persist") && n == 2) {
+		if (!valid_path(f[1], etc_dirs))
+			return bad(err, ln, "persist path not under /etc");
+		if (s->npersist == GB_TUNE_MAX_PERSIST)
+			return bad(err, ln, "too many persist files");
+		strcpy(s->persist[s->npersist++], f[1]);
+	} else if (!strcmp(f[0], "fstab") && n == 2) {
+		size_t l = strlen(f[1]), ml = strlen(GB_TUNE_FSTAB_MARK);
+		const char *c;
+
+		if (*s->fstab_line || l >= sizeof(s->fstab_line) || l <= ml || strcmp(f[1] + l - ml, GB_TUNE_FSTAB_MARK))
+			return bad(err, ln, "bad fstab line");
+		for (c = f[1]; *c; c++)
+			if ((unsigned char)*c < ' ' || *c == 0x7f)
+				return bad(err, ln, "bad fstab line");
+		strcpy(s->fstab_line, f[1]);
+	} else {
+		return bad(err, ln, "unknown record");
+	}
+	return 0;
+}
+
+int gb_tune_state_parse(const char *text, size_t len, struct gb_tune_state *s, struct gb_err *err)
+{
+	char line[1024];
+	size_t i = 0;
+	int ln = 0, seen_version = 0;
+
+	memset(s, 0, sizeof(*s));
+	if (memchr(text, 0, len))
+		return bad(err, 1, "a NUL byte");
+	while (i < len) {
+		const char *nl = memchr(text + i, '\n', len - i);
+		size_t l = nl ? (size_t)(nl - (text + i)) : len - i;
+
+		ln++;
+		if (!nl)
+			return bad(err, ln, "no newline at the end (a torn write?)");
+		if (l >= sizeof(line))
+			return bad(err, ln, "line too long");
+		memcpy(line, text + i, l);
+		line[l] = 0;
+		i += l + 1;
+		if (!l || line[0] == '#')
+			continue;
+		if (parse_line(line, ln, s, &seen_version, err) < 0)
+			return -1;
+	}
+	if (!seen_version)
+		return bad(err, ln ? ln : 1, "no version line");
+	return 0;
+}
+
+/* ---- the file ---- */
+
+int gb_tune_state_load(const char *root, struct gb_tune_state *s, struct gb_err *err)
+{
+	char path[GB_TUNE_PATH * 2], *t;
+	size_t len;
+	struct gb_err e;
+
+	memset(s, 0, sizeof(*s));
+	if (!gb_tune_path(root, GB_TUNE_STATE_FILE, path, sizeof(path))) {
+		snprintf(err->msg, sizeof(err->msg), "%s: path too long", GB_TUNE_STATE_FILE);
+		return -1;
+	}
+	t = gb_read_file(path, 1 << 20, &len);
+	if (!t) {
+		if (errno == ENOENT)
+			return 1;
+		snprintf(err->msg, sizeof(err->msg), "unable to read %s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (gb_tune_state_parse(t, len, s, &e) < 0) {
+		snprintf(err->msg, sizeof(err->msg), "%s: %s", path, e.msg);
+		free(t);
+		return -1;
+	}
+	free(t);
+	return 0;
+}
+
+int gb_tune_state_save(const char *root, const struct gb_tune_state *s)
+{
+	char path[GB_TUNE_PATH * 2], dir[GB_TUNE_PATH * 2], tmp[GB_TUNE_PATH * 2 + 16];
+	static char text[1 << 16];
+	int fd, n, e, dfd;
+
+	if (!gb_tune_path(root, GB_TUNE_STATE_FILE, path, sizeof(path)) ||
+	    !gb_tune_path(root, GB_TUNE_STATE_DIR, dir, sizeof(dir)))
+		return -1;
+	if (!s->profile && !s->n && !*s->swapfile && !s->npersist && !*s->fstab_line)
+		return unlink(path) < 0 && errno != ENOENT ? -1 : 0;
+	n = gb_tune_state_format(s, text, sizeof(text));
+	if (n < 0) {
+		errno = ENOSPC;
+		return -1;
+	}
+	if (gb_mkdirs(dir, 0755) < 0)
+		return -1;
+	snprintf(tmp, sizeof(tmp), "%s.XXXXXX", path);
+	fd = mkostemp(tmp, O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	if (fchmod(fd, 0644) < 0 || write(fd, text, (size_t)n) != n || fsync(fd) < 0) {
+		e = errno ? errno : EIO;
+		close(fd);
+		unlink(tmp);
+		errno = e;
+		return -1;
+	}
+	if (close(fd) < 0 || rename(tmp, path) < 0) {
+		e = errno;
+		unlink(tmp);
+		errno = e;
+		return -1;
+	}
+	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd >= 0) {
+		fsync(dfd);
+		close(dfd);
+	}
+	return 0;
+}
