@@ -53,8 +53,9 @@ tap doubles/selftest env LD_LIBRARY_PATH=tests/doubles tests/doubles/selftest
 echo "== the shim, against the test doubles"
 . tests/shim/cases.sh
 
-echo "== the kernel module and Path A, in qemu"
+echo "== real kernels, in qemu"
 tap kmod/run.sh sh tests/kmod/run.sh
+tap tune/run.sh sh tests/tune/run.sh
 
 echo "== programs (bats)"
 if command -v bats >/dev/null 2>&1; then

@@ -2,7 +2,7 @@
 
 TEST_CFLAGS := $(filter-out -fvisibility=hidden -fno-visibility-inlines-hidden,$(ALL_CFLAGS)) -Itests
 
-UNIT := tests/unit/t-size tests/unit/t-conf tests/unit/t-status tests/unit/t-ptrmap
+UNIT := tests/unit/t-size tests/unit/t-conf tests/unit/t-status tests/unit/t-ptrmap tests/unit/t-tune
 ifneq ($(CUDA_HOME),)
 UNIT += tests/unit/t-cuabi
 endif
@@ -12,11 +12,16 @@ SHIM_TESTS := $(patsubst %.c,%,$(wildcard tests/shim/t-*.c))
 SHIM_LIBS := $(patsubst %.c,%.so,$(wildcard tests/shim/lib*.c))
 FUZZERS := $(patsubst %.c,%,$(wildcard tests/fuzz/fuzz-*.c))
 
-TEST_PROGS := $(UNIT) $(DOUBLES) tests/doubles/selftest $(SHIM_TESTS) $(SHIM_LIBS) $(FUZZERS) tests/kmod/patha
+TEST_PROGS := $(UNIT) $(DOUBLES) tests/doubles/selftest $(SHIM_TESTS) $(SHIM_LIBS) $(FUZZERS) tests/kmod/patha \
+	tests/tune/libfailwrite.so
 
 tests/unit/t-%: tests/unit/t-%.c lib/libgb.a tests/tap.h
 	$(QUIET) CC $@
 	$(Q)$(CC) $(TEST_CFLAGS) -o $@ $< lib/libgb.a -lpthread
+
+tests/unit/t-tune: tests/unit/t-tune.c lib/libgbtune.a lib/libgb.a lib/tune/tune.h tests/tap.h
+	$(QUIET) CC $@
+	$(Q)$(CC) $(TEST_CFLAGS) -o $@ $< lib/libgbtune.a lib/libgb.a
 
 tests/unit/t-ptrmap: tests/unit/t-ptrmap.c lib/shim/ptrmap.o lib/libgb.a tests/tap.h
 	$(QUIET) CC $@
@@ -44,6 +49,10 @@ tests/doubles/selftest: tests/doubles/selftest.c tests/doubles/libcuda.so.1
 	$(QUIET) CC $@
 	$(Q)$(CC) $(TEST_CFLAGS) -o $@ $< -Ltests/doubles -l:libcuda.so.1 -lpthread -ldl
 
+tests/tune/libfailwrite.so: tests/tune/libfailwrite.c
+	$(QUIET) CC $@
+	$(Q)$(CC) $(TEST_CFLAGS) -shared -o $@ $< -ldl
+
 tests/shim/lib%.so: tests/shim/lib%.c
 	$(QUIET) CC $@
 	$(Q)$(CC) $(TEST_CFLAGS) -shared -o $@ $< -ldl
@@ -69,18 +78,18 @@ tests/kmod/patha: tests/kmod/patha.c tests/shim/common.h lib/libgb.a tests/doubl
 
 # fuzzers: libFuzzer with sanitizers where clang has it, else a plain
 # driver that replays the corpus (tests/fuzz/replay.c)
-FUZZ_LIBGB := $(LIBGB_SRC)
+FUZZ_LIBGB := $(LIBGB_SRC) $(TUNE_SRC)
 ifeq ($(HAVE_LIBFUZZER),yes)
-tests/fuzz/fuzz-%: tests/fuzz/fuzz-%.c $(FUZZ_LIBGB) lib/gb.h
+tests/fuzz/fuzz-%: tests/fuzz/fuzz-%.c $(FUZZ_LIBGB) lib/gb.h lib/tune/tune.h
 	$(QUIET) FUZZ $@
 	$(Q)$(CLANG) -std=gnu11 -D_GNU_SOURCE -g -O1 -Ilib -fsanitize=fuzzer,address,undefined \
 		-fno-sanitize-recover=undefined -o $@ $< $(FUZZ_LIBGB)
 else
-tests/fuzz/fuzz-%: tests/fuzz/fuzz-%.c tests/fuzz/replay.c $(FUZZ_LIBGB) lib/gb.h
+tests/fuzz/fuzz-%: tests/fuzz/fuzz-%.c tests/fuzz/replay.c $(FUZZ_LIBGB) lib/gb.h lib/tune/tune.h
 	$(QUIET) CC $@
 	$(Q)$(CC) -std=gnu11 -D_GNU_SOURCE -g -O1 -Ilib -fsanitize=address,undefined -o $@ $< tests/fuzz/replay.c $(FUZZ_LIBGB)
 endif
 
 tests-clean:
 	rm -f $(UNIT) tests/unit/t-cuabi $(DOUBLES) tests/doubles/selftest $(SHIM_TESTS) $(SHIM_LIBS) $(FUZZERS) tests/kmod/patha \
-		tests/*/*.d tests/unit/*.o
+		tests/tune/libfailwrite.so tests/*/*.d tests/unit/*.o

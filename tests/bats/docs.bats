@@ -27,7 +27,7 @@ keys_and_defaults() {
 }
 
 @test "the man pages are all there" {
-	for f in gb-run.1 gb-demo.1 greenboost.4 greenboost.conf.5 greenboost.7; do
+	for f in gb-run.1 gb-demo.1 gb-tune.8 greenboost.4 greenboost.conf.5 greenboost.7; do
 		[ -f "$top/man/$f" ] || { echo "missing man/$f"; return 1; }
 	done
 }
@@ -248,4 +248,49 @@ check_status_keys() {
 	grep -qxF './configure && make check' "$top/README.md"
 	grep -qxF '.ci/deps' "$top/.ci/run"
 	grep -qxF './configure && make check' "$top/.ci/run"
+}
+
+# ---- gb-tune against gb-tune(8) ----
+
+# a man page rendered as plain text, 200 columns
+render() {
+	if command -v man >/dev/null; then
+		LC_ALL=C MANWIDTH=200 man -E ascii -l "$1" 2>/dev/null | sed 's/.\x08//g'
+	elif command -v mandoc >/dev/null; then
+		mandoc -T ascii -O width=200 "$1" | sed 's/.\x08//g'
+	else
+		return 1
+	fi
+}
+
+@test "the SYNOPSIS of gb-tune(8) is gb-tune's usage" {
+	local usage synopsis
+	usage=$("$top/bin/gb-tune" --help | sed -n '1,/^$/p' | tr -s ' \n' ' ' | sed 's/^usage: //; s/ *$//')
+	synopsis=$(render "$top/man/gb-tune.8") || skip "neither man nor mandoc is installed"
+	synopsis=$(awk '/^SYNOPSIS/ { getline; print; exit }' <<<"$synopsis" | sed 's/^[[:space:]]*//; s/[[:space:]]*$//')
+	echo "usage:    $usage"
+	echo "synopsis: $synopsis"
+	[ -n "$usage" ]
+	[ "$synopsis" = "$usage" ]
+}
+
+@test "every setting of gb-tune's table is in gb-tune(8)" {
+	local keys k bad=0
+	keys=$(sed -n 's/^\t{ "\([a-z_.]*\)", "\/[a-z].*/\1/p' "$top/lib/tune/plan.c")
+	[ "$(wc -w <<<"$keys")" -ge 6 ]
+	for k in $keys vm.nr_hugepages swap.file; do
+		grep -q "^\.It Cm $k\$" "$top/man/gb-tune.8" || { echo "gb-tune.8 has no .It Cm $k"; bad=1; }
+	done
+	[ "$bad" -eq 0 ]
+}
+
+@test "gb-tune's exit statuses are in gb-tune(8) and --help" {
+	local codes c bad=0
+	codes=$(sed -n 's/^#define GB_TUNE_EXIT_[A-Z]* \([0-9]*\).*/\1/p' "$top/lib/tune/tune.h")
+	[ "$(wc -w <<<"$codes")" -eq 4 ]
+	for c in $codes 100 111; do
+		grep -q "^\.It $c\$" "$top/man/gb-tune.8" || { echo "gb-tune.8 has no exit status $c"; bad=1; }
+		"$top/bin/gb-tune" --help | grep -q "[ ;]$c " || { echo "--help has no exit status $c"; bad=1; }
+	done
+	[ "$bad" -eq 0 ]
 }

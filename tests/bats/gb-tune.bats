@@ -1,0 +1,346 @@
+#!/usr/bin/env bats
+# gb-tune: options, errors, output, and the whole cycle on a fixture tree
+# (tests/tune/fixture.sh).  The real kernel is tests/tune/run.sh's job.
+
+bats_require_minimum_version 1.5.0
+
+setup() {
+	top=$(cd "$BATS_TEST_DIRNAME/../.." && pwd)
+	T=$top/bin/gb-tune
+	R=$BATS_TEST_TMPDIR/root
+	export GB_CONFIG=/dev/null
+	unset LD_PRELOAD FAILWRITE
+	. "$top/tests/tune/fixture.sh"
+	fixture_tree "$R" 1
+}
+
+# the values of every file under the fixture's /proc/sys and /sys
+values() {
+	(cd "$R" && find proc/sys sys -type f | sort | while read -r f; do
+		printf '%s %s\n' "$f" "$(sed -n 's/.*\[\(.*\)\].*/\1/p; t; p' "$f")"
+	done)
+}
+
+@test "--help and usage mirror each other" {
+	run "$T" --help
+	[ "$status" -eq 0 ]
+	[[ "${lines[0]}" == "usage: gb-tune "* ]]
+	for o in --full --light --status --revert --dry-run --hugepages --swap --persist --root; do
+		[[ "$output" == *"$o"* ]]
+	done
+}
+
+@test "--version" {
+	run "$T" --version
+	[ "$status" -eq 0 ]
+	[[ "$output" =~ ^gb-tune\ [0-9]+\.[0-9]+\.[0-9]+$ ]]
+}
+
+@test "usage errors exit 100 in the house form" {
+	run "$T" --full --light
+	[ "$status" -eq 100 ]
+	[[ "$output" == "gb-tune: usage: "* ]]
+	run "$T" --root "$R" --status --hugepages 4G
+	[ "$status" -eq 100 ]
+	run "$T" --root "$R" --light --swap 8G
+	[ "$status" -eq 100 ]
+	[[ "$output" == *"--swap goes with --full"* ]]
+	run "$T" --root "$R" --full --swap 1M
+	[ "$status" -eq 100 ]
+	run "$T" --root "$R" --full --swap 8G:relative/path
+	[ "$status" -eq 100 ]
+	run "$T" --root "$R" --full --hugepages lots
+	[ "$status" -eq 100 ]
+	run "$T" --root "$R" --full --hugepages 1T
+	[ "$status" -eq 100 ]
+	[[ "$output" == *"more 2 MB pages than the machine has RAM for"* ]]
+	run "$T" --root "$R" extra
+	[ "$status" -eq 100 ]
+	run "$T" --root "$BATS_TEST_TMPDIR/none" --status
+	[ "$status" -eq 100 ]
+	run "$T" --bogus
+	[ "$status" -eq 100 ]
+}
+
+@test "a bad configuration file is a usage error naming the line" {
+	printf 'host_limit = lots\n' >"$BATS_TEST_TMPDIR/bad.conf"
+	run "$T" --root "$R" -c "$BATS_TEST_TMPDIR/bad.conf" --status
+	[ "$status" -eq 100 ]
+	[[ "$output" == *"bad.conf:1"* ]]
+}
+
+@test "no arguments: the status, changing nothing" {
+	before=$(values)
+	run "$T" --root "$R"
+	[ "$status" -eq 0 ]
+	[[ "${lines[0]}" == "# machine: bare metal, 64.0 GiB of RAM, 1 NUMA node" ]]
+	[[ "$output" == *"# gpu: 0000:41:00.0, NUMA node 0"* ]]
+	[[ "$output" != *"0000:41:00.1"* ]]   # its audio function is no GPU
+	[[ "$output" != *"0000:00:02.0"* ]]   # nor is Intel's
+	[[ "$output" == *"# nvme: nvme0n1"* ]]
+	[[ "$output" == *"# profile: none"* ]]
+	[ "$(values)" = "$before" ]
+}
+
+@test "--dry-run alone: the whole table, both profiles, and nothing changes" {
+	before=$(values)
+	run "$T" --root "$R" --dry-run
+	[ "$status" -eq 0 ]
+	# 64 GiB, host_limit 75%: full keeps 16 GiB (24576 pages), light 32 GiB (16384)
+	[[ "$output" =~ vm.nr_hugepages\ +16384\ +24576\ +0 ]]
+	[[ "$output" =~ vm.swappiness\ +-\ +10\ +60 ]]
+	[[ "$output" =~ block.nvme0n1.queue.scheduler\ +-\ +none\ +mq-deadline ]]
+	[[ "$output" != *"block.sda"* ]]
+	[ "$(values)" = "$before" ]
+	[ ! -e "$R/var/lib/greenboost/tune.state" ]
+}
+
+@test "changing without --root needs root: exit 2, nothing done" {
+	if [ "$(id -u)" -eq 0 ]; then
+		command -v setpriv >/dev/null || skip "setpriv (util-linux) is needed to drop root"
+		run setpriv --reuid 65534 --regid 65534 --clear-groups "$T" --full
+	else
+		run "$T" --full
+	fi
+	[ "$status" -eq 2 ]
+	[[ "$output" == "gb-tune: fatal: changing the kernel's settings needs root: sudo gb-tune --full" ]]
+}
+
+@test "--full: one 'key old -> new' line per change, values set, originals saved" {
+	run -0 "$T" --root "$R" --full
+	[ "${#lines[@]}" -eq 8 ]
+	for l in "${lines[@]}"; do
+		[[ "$l" =~ ^[a-z0-9._-]+\ [^\ ]+\ -\>\ [^\ ]+$ ]]
+	done
+	[[ "$output" == *"vm.nr_hugepages 0 -> 24576"* ]]
+	[[ "$output" == *"mm.transparent_hugepage.enabled madvise -> always"* ]]
+	[[ "$output" == *"vm.min_free_kbytes 67584 -> 671088"* ]]
+	[ "$(cat "$R/proc/sys/vm/swappiness")" = 10 ]
+	grep -q $'^set\tvm.swappiness\t/proc/sys/vm/swappiness\t60\t10$' "$R/var/lib/greenboost/tune.state"
+}
+
+@test "--full twice: the second changes nothing and keeps the originals" {
+	run -0 "$T" --root "$R" --full
+	cp "$R/var/lib/greenboost/tune.state" "$BATS_TEST_TMPDIR/state"
+	run -0 "$T" --root "$R" --full
+	[ -z "$output" ]
+	diff <(grep '^set' "$BATS_TEST_TMPDIR/state") <(grep '^set' "$R/var/lib/greenboost/tune.state")
+}
+
+@test "a value changed by hand between runs is tuned again, the original kept" {
+	run -0 "$T" --root "$R" --full
+	echo 30 >"$R/proc/sys/vm/swappiness"
+	run -0 "$T" --root "$R" --full
+	[ "$output" = "vm.swappiness 30 -> 10" ]
+	grep -q $'^set\tvm.swappiness\t/proc/sys/vm/swappiness\t60\t10$' "$R/var/lib/greenboost/tune.state"
+}
+
+@test "--revert puts every value back and removes the state" {
+	before=$(values)
+	run -0 "$T" --root "$R" --full
+	run -0 "$T" --root "$R" --revert
+	[[ "$output" == *"vm.swappiness 10 -> 60"* ]]
+	[[ "$output" == *"mm.transparent_hugepage.enabled always -> madvise"* ]]
+	[ "$(values)" = "$before" ]
+	[ ! -e "$R/var/lib/greenboost/tune.state" ]
+	run -0 "$T" --root "$R" --revert
+	[ -z "$output" ]
+}
+
+@test "--revert --dry-run says what it would do and does nothing" {
+	run -0 "$T" --root "$R" --full
+	tuned=$(values)
+	run -0 "$T" --root "$R" --revert --dry-run
+	[[ "$output" == *"vm.swappiness 10 -> 60"* ]]
+	[ "$(values)" = "$tuned" ]
+	[ -e "$R/var/lib/greenboost/tune.state" ]
+}
+
+@test "--full then --light: the full-only settings go back to their originals" {
+	run -0 "$T" --root "$R" --full
+	run -0 "$T" --root "$R" --light
+	[[ "$output" == *"vm.nr_hugepages 24576 -> 16384"* ]]
+	[[ "$output" == *"vm.swappiness 10 -> 60"* ]]
+	[ "$(cat "$R/proc/sys/vm/swappiness")" = 60 ]
+	! grep -q 'vm.swappiness' "$R/var/lib/greenboost/tune.state"
+	grep -q '^profile	light$' "$R/var/lib/greenboost/tune.state"
+	run -0 "$T" --root "$R" --status
+	[[ "$output" == *"# profile: light"* ]]
+}
+
+@test "--full then --light, with one value put back by hand: only the others are written" {
+	run -0 "$T" --root "$R" --full
+	echo 60 >"$R/proc/sys/vm/swappiness"
+	run -0 "$T" --root "$R" --light
+	[[ "$output" != *swappiness* ]]
+	[[ "$output" == *"vm.overcommit_memory 1 -> 0"* ]]
+	[[ "$output" == *"block.nvme0n1.queue.scheduler none -> mq-deadline"* ]]
+	[ "$(grep -c '^set' "$R/var/lib/greenboost/tune.state")" -eq 1 ]
+	grep -q $'^set\tvm.nr_hugepages\t' "$R/var/lib/greenboost/tune.state"
+}
+
+@test "--status: current, tuned and original of each setting" {
+	run -0 "$T" --root "$R" --full
+	echo 30 >"$R/proc/sys/vm/swappiness"
+	run -0 "$T" --root "$R" --status
+	[[ "$output" =~ vm.swappiness\ +30\ +10\ +60 ]]
+	[[ "$output" =~ vm.nr_hugepages\ +24576\ +24576\ +0 ]]
+}
+
+@test "a write that fails halfway: everything rolled back, exit 1" {
+	before=$(values)
+	FAILWRITE=/proc/sys/vm/min_free_kbytes LD_PRELOAD=$top/tests/tune/libfailwrite.so \
+		run "$T" --root "$R" --full --persist
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"gb-tune: error: unable to set vm.min_free_kbytes to 671088: Input/output error; all changes rolled back"* ]]
+	[ "$(values)" = "$before" ]
+	[ ! -e "$R/var/lib/greenboost/tune.state" ]
+	[ ! -e "$R/etc/sysctl.d/90-greenboost.conf" ]
+}
+
+@test "a failure on a second run restores the first run's state exactly" {
+	run -0 "$T" --root "$R" --light
+	cp "$R/var/lib/greenboost/tune.state" "$BATS_TEST_TMPDIR/state"
+	light=$(values)
+	FAILWRITE=/sys/block/nvme0n1 LD_PRELOAD=$top/tests/tune/libfailwrite.so run "$T" --root "$R" --full
+	[ "$status" -eq 1 ]
+	[ "$(values)" = "$light" ]
+	cmp "$BATS_TEST_TMPDIR/state" "$R/var/lib/greenboost/tune.state"
+}
+
+@test "a state file that cannot be saved: nothing changes, exit 111" {
+	before=$(values)
+	mkdir -p "$R/var/lib/greenboost"
+	FAILWRITE=/var/lib/greenboost LD_PRELOAD=$top/tests/tune/libfailwrite.so run "$T" --root "$R" --full
+	[ "$status" -eq 111 ]
+	[[ "$output" == *"unable to save the original values"*"nothing changed"* ]]
+	[ "$(values)" = "$before" ]
+}
+
+@test "a corrupt state file is reported, never overwritten" {
+	mkdir -p "$R/var/lib/greenboost"
+	printf 'version\t1\nset\tvm.swappiness\t/etc/passwd\t60\t10\n' >"$R/var/lib/greenboost/tune.state"
+	cp "$R/var/lib/greenboost/tune.state" "$BATS_TEST_TMPDIR/state"
+	run "$T" --root "$R" --full
+	[ "$status" -eq 111 ]
+	[[ "$output" == *"tune.state: line 2: path not under /proc/sys or /sys"* ]]
+	run "$T" --root "$R" --revert
+	[ "$status" -eq 111 ]
+	cmp "$BATS_TEST_TMPDIR/state" "$R/var/lib/greenboost/tune.state"
+}
+
+@test "a setting the kernel lacks is left out" {
+	rm "$R/proc/sys/kernel/numa_balancing"
+	run -0 "$T" --root "$R" --full --dry-run
+	[[ "$output" != *numa_balancing* ]]
+}
+
+@test "two NUMA nodes: the hugepages go to the GPU's node first" {
+	R2=$BATS_TEST_TMPDIR/numa
+	fixture_tree "$R2" 2
+	run -0 "$T" --root "$R2" --full
+	# node 1 (the GPU's) takes what its 32 GiB allow (24 GiB), node 0 the rest
+	[[ "$output" == *"vm.nr_hugepages.node1 0 -> 12288"* ]]
+	[[ "$output" == *"vm.nr_hugepages.node0 0 -> 12288"* ]]
+	[ "$(cat "$R2/sys/devices/system/node/node1/hugepages/hugepages-2048kB/nr_hugepages")" = 12288 ]
+	[ "$(cat "$R2/proc/sys/vm/nr_hugepages")" = 0 ]
+	run -0 "$T" --root "$R2" --full --hugepages 8G
+	[[ "$output" == *"vm.nr_hugepages.node1 12288 -> 4096"* ]]
+	[[ "$output" == *"vm.nr_hugepages.node0 12288 -> 0"* ]]
+}
+
+@test "--hugepages takes a count or a size" {
+	run -0 "$T" --root "$R" --light --hugepages 100
+	[ "$output" = "vm.nr_hugepages 0 -> 100" ]
+	run -0 "$T" --root "$R" --light --hugepages 1G
+	[ "$output" = "vm.nr_hugepages 100 -> 512" ]
+}
+
+@test "hugepages = off in the configuration: --light has nothing to do" {
+	printf 'hugepages = off\n' >"$BATS_TEST_TMPDIR/off.conf"
+	run -0 "$T" --root "$R" -c "$BATS_TEST_TMPDIR/off.conf" --light
+	[ -z "$output" ]
+	run -0 "$T" --root "$R" -c "$BATS_TEST_TMPDIR/off.conf" --light -v
+	[[ "$output" == *"hugepages = off in the configuration"* ]]
+}
+
+@test "host_limit and greenboost.ko's pool shape the hugepage count" {
+	printf 'host_limit = 8G\n' >"$BATS_TEST_TMPDIR/8g.conf"
+	run -0 "$T" --root "$R" -c "$BATS_TEST_TMPDIR/8g.conf" --light
+	[ "$output" = "vm.nr_hugepages 0 -> 4096" ]
+	mkdir -p "$R/sys/class/misc/greenboost"
+	echo $((2 << 30)) >"$R/sys/class/misc/greenboost/total_bytes"
+	run -0 "$T" --root "$R" -c "$BATS_TEST_TMPDIR/8g.conf" --light
+	[ "$output" = "vm.nr_hugepages 4096 -> 3072" ]
+}
+
+@test "--swap: made on the NVMe filesystem, refused over an existing file" {
+	run -0 "$T" --root "$R" --full --swap 64M
+	[[ "$output" == *"swap.file none -> /mnt/fast/greenboost.swap (64.0 MiB)"* ]]
+	f=$R/mnt/fast/greenboost.swap
+	[ "$(stat -c %s:%a "$f")" = "$((64 << 20)):600" ]
+	[ "$(dd if="$f" bs=1 skip=$(($(getconf PAGESIZE) - 10)) count=10 2>/dev/null)" = SWAPSPACE2 ]
+	run -0 "$T" --root "$R" --full --swap 64M
+	[ -z "$output" ]
+	echo data >"$R/mnt/fast/precious"
+	run "$T" --root "$R" --full --swap 64M:/mnt/fast/precious
+	[ "$status" -eq 4 ]
+	[[ "$output" == *"/mnt/fast/precious exists"*"not overwriting it"* ]]
+	[ "$(cat "$R/mnt/fast/precious")" = data ]
+	run -0 "$T" --root "$R" --full --swap off
+	[ "$output" = "swap.file /mnt/fast/greenboost.swap -> none" ]
+	[ ! -e "$f" ]
+}
+
+@test "--swap with no NVMe filesystem and no path: exit 4, nothing changed" {
+	before=$(values)
+	: >"$R/proc/self/mountinfo"
+	run "$T" --root "$R" --full --swap 1G
+	[ "$status" -eq 4 ]
+	[[ "$output" == *"--swap SIZE:PATH"* ]]
+	[ "$(values)" = "$before" ]
+	run "$T" --root "$R" --full --swap 1G:/no/such/dir/swap
+	[ "$status" -eq 4 ]
+}
+
+@test "--persist: files under /etc, an fstab line, all gone on --revert" {
+	cp "$R/etc/fstab" "$BATS_TEST_TMPDIR/fstab"
+	run -0 "$T" --root "$R" --full --swap 64M --persist
+	grep -qx 'vm.swappiness = 10' "$R/etc/sysctl.d/90-greenboost.conf"
+	grep -qx 'w- /sys/kernel/mm/transparent_hugepage/enabled - - - - always' "$R/etc/tmpfiles.d/greenboost-tune.conf"
+	grep -q 'ATTR{queue/scheduler}="none"' "$R/etc/udev/rules.d/60-greenboost-tune.rules"
+	grep -qx '/mnt/fast/greenboost.swap none swap sw,nofail 0 0 # gb-tune' "$R/etc/fstab"
+	run -0 "$T" --root "$R" --revert
+	[ ! -e "$R/etc/sysctl.d/90-greenboost.conf" ]
+	[ ! -e "$R/etc/tmpfiles.d/greenboost-tune.conf" ]
+	cmp "$BATS_TEST_TMPDIR/fstab" "$R/etc/fstab"
+}
+
+@test "--persist never overwrites a file gb-tune did not write" {
+	mkdir -p "$R/etc/sysctl.d"
+	echo 'vm.swappiness = 1' >"$R/etc/sysctl.d/90-greenboost.conf"
+	before=$(values)
+	run "$T" --root "$R" --full --persist
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"was not written by gb-tune: not overwriting it"* ]]
+	[ "$(cat "$R/etc/sysctl.d/90-greenboost.conf")" = 'vm.swappiness = 1' ]
+	[ "$(values)" = "$before" ]
+}
+
+@test "in a container: said, and warned that the settings are the host's" {
+	touch "$R/.dockerenv"
+	run -0 "$T" --root "$R" --status
+	[[ "${lines[0]}" == "# machine: container (docker), "* ]]
+	run -0 "$T" --root "$R" --light
+	[[ "$output" == *"gb-tune: warning: in a container (docker): these are the host kernel's settings"* ]]
+}
+
+@test "a read-only /proc/sys: exit 3, nothing changed" {
+	[ "$(id -u)" -eq 0 ] && command -v unshare >/dev/null || skip "needs root and unshare for a read-only mount"
+	before=$(values)
+	run unshare -m sh -c "mount --bind '$R/proc/sys' '$R/proc/sys' && mount -o remount,ro,bind '$R/proc/sys' && '$T' --root '$R' --full"
+	[ "$status" -eq 3 ]
+	[[ "$output" == *"is read-only (in a container?): nothing changed"* ]]
+	[ "$(values)" = "$before" ]
+	[ ! -e "$R/var/lib/greenboost/tune.state" ]
+}

@@ -1,0 +1,171 @@
+#!/bin/sh
+# gb-tune against a real kernel: run by busybox sh inside the qemu guest
+# that tests/tune/run.sh boots (2 NUMA nodes, an emulated NVMe disk).
+# Prints TAP.
+n=0
+failed=0
+ok() {
+	n=$((n + 1))
+	if [ "$1" -eq 0 ]; then
+		echo "ok $n - $2"
+	else
+		echo "not ok $n - $2"
+		failed=$((failed + 1))
+	fi
+}
+# is GOT WANT NAME
+is() {
+	[ "$1" = "$2" ]
+	r=$?
+	ok $r "$3"
+	[ $r -eq 0 ] || echo "#   got '$1', expected '$2'"
+}
+
+export GB_CONFIG=/dev/null
+T=/bin/gb-tune
+STATE=/var/lib/greenboost/tune.state
+SWAP=/mnt/nvme/greenboost.swap
+# every file gb-tune --full may touch here, read whole (choice lists too)
+FILES="/proc/sys/vm/nr_hugepages /proc/sys/vm/swappiness /proc/sys/vm/overcommit_memory
+/proc/sys/kernel/numa_balancing /proc/sys/vm/min_free_kbytes
+/sys/kernel/mm/transparent_hugepage/enabled /sys/kernel/mm/transparent_hugepage/defrag
+/sys/block/nvme0n1/queue/scheduler /proc/swaps /etc/fstab"
+
+snapshot() {
+	for f in $FILES; do
+		echo "== $f"
+		cat "$f"
+	done
+	for f in /etc/sysctl.d/90-greenboost.conf /etc/tmpfiles.d/greenboost-tune.conf \
+		/etc/udev/rules.d/60-greenboost-tune.rules $STATE $SWAP; do
+		[ -e "$f" ] && echo "== present: $f"
+	done
+}
+word() { sed -n 's/.*\[\(.*\)\].*/\1/p' "$1"; }
+
+# ---- the machine: an NVMe disk with a filesystem, a distro's scheduler ----
+for m in $(cat /modules/order); do
+	insmod "/modules/$m.ko" || echo "# insmod $m failed"
+done
+i=0
+while [ ! -b /dev/nvme0n1 ] && [ $i -lt 50 ]; do
+	sleep 0.1
+	i=$((i + 1))
+done
+mkdir -p /mnt/nvme
+mke2fs -q /dev/nvme0n1 >/tmp/err 2>&1 && mount -t ext2 /dev/nvme0n1 /mnt/nvme 2>>/tmp/err
+r=$?
+ok $r "an ext2 filesystem on the emulated NVMe disk"
+[ $r -eq 0 ] || sed 's/^/# /' /tmp/err
+echo mq-deadline >/sys/block/nvme0n1/queue/scheduler
+printf '# /etc/fstab of the guest\nproc /proc proc defaults 0 0\n' >/etc/fstab
+snapshot >/tmp/before
+before=$(cat /proc/sys/vm/min_free_kbytes)
+
+# ---- what it sees ----
+st=$($T --status 2>&1)
+echo "$st" | grep -q '^# machine: VM (QEMU), .* 2 NUMA nodes$'
+ok $? "--status: a QEMU VM with 2 NUMA nodes"
+echo "$st" | grep -q '^# nvme: nvme0n1$'
+ok $? "--status: the NVMe disk"
+echo "$st" | grep -q '^# gpu: none found'
+ok $? "--status: no GPU"
+
+# ---- --dry-run changes nothing ----
+out=$($T --full --hugepages 64M --swap 128M --persist --dry-run 2>/tmp/err)
+ok $? "--full --dry-run exits 0"
+sed 's/^/# /' /tmp/err
+echo "$out" | grep -q '^vm.swappiness 60 -> 10$'
+ok $? "--dry-run says what it would change"
+snapshot >/tmp/now
+cmp -s /tmp/before /tmp/now
+ok $? "--dry-run changed nothing"
+
+# ---- --full ----
+out=$($T --full --hugepages 64M --swap 128M --persist)
+ok $? "--full --hugepages 64M --swap 128M --persist exits 0"
+echo "$out" | sed 's/^/# /'
+bad=$(echo "$out" | grep -cv '^[a-z0-9._-]* [^ ]* -> [^ ]*\( (.*)\)\{0,1\}$')
+is "$bad" 0 "every output line is 'key old -> new'"
+is "$(cat /proc/sys/vm/nr_hugepages)" 32 "vm.nr_hugepages = 32 (64M)"
+is "$(word /sys/kernel/mm/transparent_hugepage/enabled)" always "THP enabled = always"
+is "$(word /sys/kernel/mm/transparent_hugepage/defrag)" defer+madvise "THP defrag = defer+madvise"
+is "$(cat /proc/sys/vm/swappiness)" 10 "vm.swappiness = 10"
+is "$(cat /proc/sys/vm/overcommit_memory)" 1 "vm.overcommit_memory = 1"
+is "$(cat /proc/sys/kernel/numa_balancing)" 0 "kernel.numa_balancing = 0"
+kb=$(awk '/^MemTotal:/ { print int($2 / 100) }' /proc/meminfo)
+[ "$kb" -gt "$before" ] && want=$kb || want=$before
+is "$(cat /proc/sys/vm/min_free_kbytes)" "$want" "vm.min_free_kbytes = max(before, 1% of RAM)"
+is "$(word /sys/block/nvme0n1/queue/scheduler)" none "nvme0n1 scheduler = none"
+grep -q "^$SWAP " /proc/swaps
+ok $? "the swap file on NVMe is in use"
+grep -q "^$SWAP none swap sw,nofail 0 0 # gb-tune\$" /etc/fstab && grep -q '^proc /proc proc' /etc/fstab
+ok $? "--persist: one line added to /etc/fstab, the rest kept"
+grep -q '^vm.swappiness = 10$' /etc/sysctl.d/90-greenboost.conf
+ok $? "--persist: /etc/sysctl.d/90-greenboost.conf"
+grep -q '^w- /sys/kernel/mm/transparent_hugepage/enabled - - - - always$' /etc/tmpfiles.d/greenboost-tune.conf
+ok $? "--persist: /etc/tmpfiles.d/greenboost-tune.conf"
+grep -q 'ATTR{queue/scheduler}="none"' /etc/udev/rules.d/60-greenboost-tune.rules
+ok $? "--persist: /etc/udev/rules.d/60-greenboost-tune.rules"
+grep -q '^set	vm.swappiness	/proc/sys/vm/swappiness	60	10$' $STATE
+ok $? "the state file has the original and the tuned value"
+
+# ---- again: idempotent ----
+cp $STATE /tmp/state1
+snapshot >/tmp/tuned
+out=$($T --full --hugepages 64M --swap 128M --persist)
+ok $? "--full again exits 0"
+is "$out" "" "--full again changes nothing"
+snapshot >/tmp/now
+cmp -s /tmp/tuned /tmp/now
+ok $? "--full again leaves every value as it was"
+
+# ---- the default hugepage count, from host_limit and RAM ----
+total=$(awk '/^MemTotal:/ { print $2 * 1024 }' /proc/meminfo)
+keep=$((total / 4 > 1073741824 ? total / 4 : 1073741824))
+room=$((total > keep ? total - keep : 0))
+budget=$((total * 75 / 100))
+pages=$(((budget < room ? budget : room) / 2097152))
+out=$($T --full --swap 128M --persist)
+ok $? "--full without --hugepages exits 0"
+got=$(cat /proc/sys/vm/nr_hugepages)
+[ "$got" = "$pages" ] || echo "$out" | grep -q "^vm.nr_hugepages 32 -> $got (asked $pages:"
+ok $? "vm.nr_hugepages follows host_limit: $pages asked, $got given"
+grep -q '^set	vm.nr_hugepages	/proc/sys/vm/nr_hugepages	0	' $STATE
+ok $? "the second run kept the original 0"
+
+# ---- a read-only /proc/sys (a container's) ----
+snapshot >/tmp/tuned
+cp $STATE /tmp/state2
+mount --bind /proc/sys /proc/sys && mount -o remount,ro,bind /proc/sys
+$T --full --hugepages 16M >/tmp/out 2>/tmp/err
+is "$?" 3 "read-only /proc/sys: exit 3"
+grep -q 'read-only' /tmp/err
+ok $? "read-only /proc/sys: says so"
+umount /proc/sys
+snapshot >/tmp/now
+cmp -s /tmp/tuned /tmp/now && cmp -s $STATE /tmp/state2
+ok $? "read-only /proc/sys: nothing changed, the state file neither"
+
+# ---- --revert ----
+out=$($T --revert)
+ok $? "--revert exits 0"
+echo "$out" | sed 's/^/# /'
+snapshot >/tmp/now
+cmp -s /tmp/before /tmp/now
+r=$?
+ok $r "--revert: every value back bit for bit, swap file and /etc files gone"
+[ $r -eq 0 ] || diff /tmp/before /tmp/now | sed 's/^/# /'
+grep -q greenboost /proc/swaps
+ok $((!$?)) "--revert: swap is off"
+[ ! -e $STATE ]
+ok $? "--revert: the state file is gone"
+out=$($T --revert)
+ok $? "--revert again exits 0"
+is "$out" "" "--revert again changes nothing"
+
+# ---- the kernel's opinion ----
+dmesg | grep -E 'WARNING|BUG|Oops|general protection' | sed 's/^/# /'
+dmesg | grep -qE 'WARNING|BUG|Oops|general protection'
+ok $((!$?)) "the kernel log has no WARNING, BUG or Oops"
+echo "1..$n"
