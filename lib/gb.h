@@ -219,6 +219,8 @@ uint64_t gb_mem_available(void);
 uint64_t gb_proc_starttime(pid_t pid);
 /* read a small file whole into a malloc'd NUL-terminated buffer; NULL with errno */
 char *gb_read_file(const char *path, size_t max, size_t *len);
+/* the same from an open descriptor */
+char *gb_read_fd(int fd, size_t max, size_t *len);
 /* monotonic milliseconds */
 uint64_t gb_now_ms(void);
 double gb_wall_time(void);

@@ -10,17 +10,14 @@
 
 #include "gb.h"
 
-char *gb_read_file(const char *path, size_t max, size_t *len)
+char *gb_read_fd(int fd, size_t max, size_t *len)
 {
 	size_t cap = 4096, n = 0;
 	char *buf, *nb;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
 
-	if (fd < 0)
-		return NULL;
 	buf = malloc(cap + 1);
 	if (!buf)
-		goto fail;
+		return NULL;
 	for (;;) {
 		ssize_t r;
 
@@ -45,7 +42,6 @@ char *gb_read_file(const char *path, size_t max, size_t *len)
 			break;
 		n += (size_t)r;
 	}
-	close(fd);
 	buf[n] = 0;
 	if (len)
 		*len = n;
@@ -55,10 +51,23 @@ fail:
 		int e = errno;
 
 		free(buf);
-		close(fd);
 		errno = e;
 	}
 	return NULL;
+}
+
+char *gb_read_file(const char *path, size_t max, size_t *len)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC), e;
+	char *t;
+
+	if (fd < 0)
+		return NULL;
+	t = gb_read_fd(fd, max, len);
+	e = errno;
+	close(fd);
+	errno = e;
+	return t;
 }
 
 uint64_t gb_mem_available(void)

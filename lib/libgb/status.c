@@ -457,18 +457,26 @@ int gb_status_read(const char *path, struct gb_status *st, struct gb_err *err)
 	struct stat sb;
 	size_t len;
 	char *t;
-	int r;
+	int r, fd, e;
 
-	/* a file in the shared directory speaks only for its owner */
-	if (lstat(path, &sb) < 0) {
-		snprintf(err->msg, sizeof(err->msg), "%s: %s", path, strerror(errno));
+	/* In a directory every user can write to: no links followed, no
+	 * waiting on a FIFO put there, and a file speaks only for its owner.
+	 * The checks are on what was opened, not on the name. */
+	fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0) {
+		snprintf(err->msg, sizeof(err->msg), "%s: %s", path,
+			 errno == ELOOP ? "a symbolic link" : strerror(errno));
 		return -1;
 	}
-	if (!S_ISREG(sb.st_mode)) {
+	if (fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode)) {
+		close(fd);
 		snprintf(err->msg, sizeof(err->msg), "%s: not a regular file", path);
 		return -1;
 	}
-	t = gb_read_file(path, STATUS_MAX, &len);
+	t = gb_read_fd(fd, STATUS_MAX, &len);
+	e = errno;
+	close(fd);
+	errno = e;
 	if (!t) {
 		snprintf(err->msg, sizeof(err->msg), "%s: %s", path,
 			 errno == EFBIG ? "larger than 64 KiB" : strerror(errno));
