@@ -21,10 +21,18 @@ ALL_CFLAGS := -std=gnu11 -D_GNU_SOURCE -fPIC -fvisibility=hidden -Ilib -Ikmod -M
 LIBGB_SRC := $(wildcard lib/libgb/*.c)
 SHIM_SRC := $(wildcard lib/shim/*.c)
 TUNE_SRC := $(wildcard lib/tune/*.c)
+# gb-stat top needs ncurses; without it, notop.c says so
+ifeq ($(HAVE_NCURSES),yes)
+STAT_SRC := $(filter-out lib/stat/notop.c,$(wildcard lib/stat/*.c))
+else
+STAT_SRC := $(filter-out lib/stat/top.c,$(wildcard lib/stat/*.c))
+NCURSES_LIBS :=
+endif
 LIBGB_OBJ := $(LIBGB_SRC:.c=.o)
 SHIM_OBJ := $(SHIM_SRC:.c=.o)
 TUNE_OBJ := $(TUNE_SRC:.c=.o)
-PROGS := bin/gb-run bin/gb-demo bin/gb-tune
+STAT_OBJ := $(STAT_SRC:.c=.o)
+PROGS := bin/gb-run bin/gb-demo bin/gb-tune bin/gb-stat bin/greenboost
 SHIM := lib/libgreenboost_cuda.so
 MAN := $(wildcard man/*.[1-8])
 
@@ -42,6 +50,14 @@ lib/libgbtune.a: $(TUNE_OBJ)
 	$(QUIET) AR $@
 	$(Q)rm -f $@ && $(AR) rcs $@ $^
 
+lib/libgbstat.a: $(STAT_OBJ)
+	$(QUIET) AR $@
+	$(Q)rm -f $@ && $(AR) rcs $@ $^
+
+lib/stat/top.o: lib/stat/top.c
+	$(QUIET) CC $@
+	$(Q)$(CC) $(ALL_CFLAGS) $(NCURSES_CFLAGS) -c $< -o $@
+
 $(SHIM): $(SHIM_OBJ) lib/libgb.a
 	$(QUIET) LD $@
 	$(Q)$(CC) -shared -Wl,-soname,libgreenboost_cuda.so -Wl,-z,nodelete $(LDFLAGS) -o $@ $(SHIM_OBJ) lib/libgb.a -ldl -lpthread
@@ -53,6 +69,10 @@ bin/%: bin/%.o lib/libgb.a
 bin/gb-tune: bin/gb-tune.o lib/libgbtune.a lib/libgb.a
 	$(QUIET) LD $@
 	$(Q)$(CC) $(LDFLAGS) -o $@ $< lib/libgbtune.a lib/libgb.a
+
+bin/gb-stat: bin/gb-stat.o lib/libgbstat.a lib/libgbtune.a lib/libgb.a
+	$(QUIET) LD $@
+	$(Q)$(CC) $(LDFLAGS) -o $@ $< lib/libgbstat.a lib/libgbtune.a lib/libgb.a $(NCURSES_LIBS)
 
 # ---- tests ----
 
@@ -103,20 +123,19 @@ install: all
 		install -m 644 etc/greenboost.conf $(DESTDIR)$(SYSCONFDIR)/greenboost/greenboost.conf
 	install -m 644 etc/tmpfiles.d/greenboost.conf $(DESTDIR)$(LIBDIR)/tmpfiles.d/greenboost.conf
 	install -d $(DESTDIR)$(DATADIR)/bash-completion/completions
-	install -m 644 share/bash-completion/completions/gb-run share/bash-completion/completions/gb-tune \
-		$(DESTDIR)$(DATADIR)/bash-completion/completions/
+	install -m 644 $(wildcard share/bash-completion/completions/*) $(DESTDIR)$(DATADIR)/bash-completion/completions/
 	@# status files of every user's processes, like /tmp (tmpfiles.d recreates it at boot)
 	-[ -n "$(DESTDIR)" ] || install -d -m 1777 /run/greenboost
 
 uninstall:
 	rm -f $(addprefix $(DESTDIR)$(BINDIR)/,$(notdir $(PROGS))) $(DESTDIR)$(PKGLIBDIR)/$(notdir $(SHIM))
-	rm -f $(DESTDIR)$(LIBDIR)/tmpfiles.d/greenboost.conf $(DESTDIR)$(DATADIR)/bash-completion/completions/gb-run \
-		$(DESTDIR)$(DATADIR)/bash-completion/completions/gb-tune
+	rm -f $(DESTDIR)$(LIBDIR)/tmpfiles.d/greenboost.conf \
+		$(addprefix $(DESTDIR)$(DATADIR)/bash-completion/completions/,$(notdir $(wildcard share/bash-completion/completions/*)))
 	for m in $(MAN); do rm -f $(DESTDIR)$(MANDIR)/man$${m##*.}/$${m##*/}; done
 	-rmdir $(DESTDIR)$(PKGLIBDIR)
 
 clean: tests-clean
-	rm -f lib/libgb.a lib/libgbtune.a $(SHIM) $(PROGS) bin/*.o lib/*/*.o bin/*.d lib/*/*.d
+	rm -f lib/libgb.a lib/libgbtune.a lib/libgbstat.a $(SHIM) $(PROGS) bin/*.o lib/*/*.o bin/*.d lib/*/*.d
 	rm -rf kmod/*.o kmod/*.ko kmod/*.mod kmod/*.mod.c kmod/.*.cmd kmod/Module.symvers kmod/modules.order kmod/.tmp_versions
 
 distclean: clean

@@ -1,0 +1,137 @@
+/* gb-stat --json: one object, the dump's records as arrays of objects.
+ * Strings are the unescaped text, valid UTF-8 passed through and any
+ * other byte replaced by U+FFFD. */
+#include <string.h>
+
+#include "stat/stat.h"
+
+int gb_stat_utf8_len(const unsigned char *s)
+{
+	int n, i;
+
+	if (s[0] < 0x80)
+		return 1;
+	if (s[0] >= 0xc2 && s[0] <= 0xdf)
+		n = 2;
+	else if (s[0] >= 0xe0 && s[0] <= 0xef)
+		n = 3;
+	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
+		n = 4;
+	else
+		return 0;
+	for (i = 1; i < n; i++)
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+	/* no overlong forms, no surrogates, nothing past U+10FFFF */
+	if ((n == 3 && s[0] == 0xe0 && s[1] < 0xa0) || (n == 3 && s[0] == 0xed && s[1] >= 0xa0) ||
+	    (n == 4 && s[0] == 0xf0 && s[1] < 0x90) || (n == 4 && s[0] == 0xf4 && s[1] >= 0x90))
+		return 0;
+	return n;
+}
+
+static void str(FILE *f, const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+
+	fputc('"', f);
+	while (*p) {
+		int n = gb_stat_utf8_len(p);
+
+		if (!n) {
+			fputs("\\ufffd", f);
+			p++;
+		} else if (*p == '"' || *p == '\\') {
+			fprintf(f, "\\%c", *p++);
+		} else if (*p < 0x20 || *p == 0x7f) {
+			fprintf(f, "\\u%04x", *p++);
+		} else {
+			fwrite(p, 1, (size_t)n, f);
+			p += n;
+		}
+	}
+	fputc('"', f);
+}
+
+static void others(FILE *f, const char *name, const struct gb_stat_other *o, int n)
+{
+	int i;
+
+	fprintf(f, ",\"%s\":[", name);
+	for (i = 0; i < n; i++) {
+		fprintf(f, "%s{\"pid\":%d,\"file\":", i ? "," : "", (int)o[i].pid);
+		str(f, o[i].file);
+		fputs(",\"why\":", f);
+		str(f, o[i].why);
+		fputc('}', f);
+	}
+	fputc(']', f);
+}
+
+void gb_stat_json(const struct gb_snap *s, FILE *f, int all)
+{
+	static const char *const tiers[GB_TIERS] = { "t1", "t2", "t3" };
+	char name[sizeof(s->gpu[0].name)];
+	int i, d, t;
+
+	fprintf(f, "{\"version\":1,\"time\":%.3f,\"host\":{\"pool\":", s->taken);
+	if (s->pool)
+		fprintf(f, "{\"total_bytes\":%llu,\"free_bytes\":%llu,\"held_bytes\":%llu}", (unsigned long long)s->pool_total,
+			(unsigned long long)s->pool_free, (unsigned long long)s->pool_held);
+	else
+		fputs("null", f);
+	fprintf(f, ",\"tune\":{\"profile\":\"%s\",\"applied\":%.3f}},\"gpus\":[", gb_stat_profile_name(s->tune_profile),
+		s->tune_applied);
+	for (i = 0; i < s->ngpu; i++) {
+		const struct gb_stat_gpu *u = &s->gpu[i];
+
+		gb_stat_unescape(u->name, name, sizeof(name));
+		fprintf(f, "%s{\"index\":%d,\"name\":", i ? "," : "", u->index);
+		str(f, name);
+		fprintf(f, ",\"vram_bytes\":%llu,\"t1_bytes\":%llu,\"t2_bytes\":%llu,\"t3_bytes\":%llu,\"processes\":%d,"
+			   "\"refused\":%llu}",
+			(unsigned long long)u->vram_physical, (unsigned long long)u->tier[0], (unsigned long long)u->tier[1],
+			(unsigned long long)u->tier[2], u->nproc, (unsigned long long)u->refused);
+	}
+	fputs("],\"processes\":[", f);
+	for (i = 0; i < s->nproc; i++) {
+		const struct gb_stat_proc *p = &s->proc[i];
+		const struct gb_status *st = &p->st;
+		int first = 1;
+
+		fprintf(f, "%s{\"pid\":%d,\"uid\":%u,\"comm\":", i ? "," : "", (int)st->pid, (unsigned)st->uid);
+		str(f, p->comm);
+		fputs(",\"cmdline\":", f);
+		str(f, p->cmdline);
+		fprintf(f, ",\"phase\":\"%s\",\"phase_since\":%.3f,\"path\":\"%c\",\"updated\":%.3f,\"host_limit\":%llu,"
+			   "\"devices\":[",
+			gb_phase_name(st->phase), st->phase_since, st->path, st->updated, (unsigned long long)st->host_limit);
+		for (d = 0; d < st->ndev && d < GB_STATUS_MAX_DEV; d++) {
+			const struct gb_status_dev *v = &st->dev[d];
+
+			if (!v->present)
+				continue;
+			gb_stat_unescape(v->name, name, sizeof(name));
+			fprintf(f, "%s{\"index\":%d,\"name\":", first ? "" : ",", d);
+			str(f, name);
+			fprintf(f, ",\"vram_limit\":%llu", (unsigned long long)v->vram_limit);
+			for (t = 0; t < GB_TIERS; t++)
+				fprintf(f, ",\"%s_bytes\":%llu,\"%s_peak\":%llu,\"%s_count\":%llu", tiers[t],
+					(unsigned long long)v->tier[t].bytes, tiers[t], (unsigned long long)v->tier[t].peak,
+					tiers[t], (unsigned long long)v->tier[t].count);
+			fprintf(f, ",\"t2_pool_bytes\":%llu,\"t2_hugetlb_bytes\":%llu,\"vmm_bytes\":%llu,\"staged_bytes\":%llu,"
+				   "\"refused\":%llu}",
+				(unsigned long long)v->t2_pool_bytes, (unsigned long long)v->t2_hugetlb_bytes,
+				(unsigned long long)v->vmm_bytes, (unsigned long long)v->staged_bytes,
+				(unsigned long long)v->refused);
+			first = 0;
+		}
+		fputs("]}", f);
+	}
+	fputc(']', f);
+	fprintf(f, ",\"stale_count\":%d,\"bad_count\":%d", s->nstale, s->nbad);
+	if (all) {
+		others(f, "stale", s->stale, s->nstale);
+		others(f, "bad", s->bad, s->nbad);
+	}
+	fputs("}\n", f);
+}
