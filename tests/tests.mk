@@ -78,14 +78,14 @@ tests/kmod/patha: tests/kmod/patha.c tests/shim/common.h lib/libgb.a tests/doubl
 
 # fuzzers: libFuzzer with sanitizers where clang has it, else a plain
 # driver that replays the corpus (tests/fuzz/replay.c)
-FUZZ_LIBGB := $(LIBGB_SRC) $(TUNE_SRC)
+FUZZ_LIBGB := $(LIBGB_SRC) $(TUNE_SRC) $(filter-out lib/stat/top.c lib/stat/notop.c,$(wildcard lib/stat/*.c))
 ifeq ($(HAVE_LIBFUZZER),yes)
-tests/fuzz/fuzz-%: tests/fuzz/fuzz-%.c $(FUZZ_LIBGB) lib/gb.h lib/tune/tune.h
+tests/fuzz/fuzz-%: tests/fuzz/fuzz-%.c $(FUZZ_LIBGB) lib/gb.h lib/tune/tune.h lib/stat/stat.h
 	$(QUIET) FUZZ $@
 	$(Q)$(CLANG) -std=gnu11 -D_GNU_SOURCE -g -O1 -Ilib -fsanitize=fuzzer,address,undefined \
 		-fno-sanitize-recover=undefined -o $@ $< $(FUZZ_LIBGB)
 else
-tests/fuzz/fuzz-%: tests/fuzz/fuzz-%.c tests/fuzz/replay.c $(FUZZ_LIBGB) lib/gb.h lib/tune/tune.h
+tests/fuzz/fuzz-%: tests/fuzz/fuzz-%.c tests/fuzz/replay.c $(FUZZ_LIBGB) lib/gb.h lib/tune/tune.h lib/stat/stat.h
 	$(QUIET) CC $@
 	$(Q)$(CC) -std=gnu11 -D_GNU_SOURCE -g -O1 -Ilib -fsanitize=address,undefined -o $@ $< tests/fuzz/replay.c $(FUZZ_LIBGB)
 endif

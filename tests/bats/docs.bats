@@ -27,7 +27,7 @@ keys_and_defaults() {
 }
 
 @test "the man pages are all there" {
-	for f in gb-run.1 gb-demo.1 gb-tune.8 greenboost.4 greenboost.conf.5 greenboost.7; do
+	for f in gb-run.1 gb-demo.1 gb-stat.1 greenboost.1 gb-tune.8 greenboost.4 greenboost.conf.5 greenboost.7; do
 		[ -f "$top/man/$f" ] || { echo "missing man/$f"; return 1; }
 	done
 }
@@ -263,15 +263,21 @@ render() {
 	fi
 }
 
-@test "the SYNOPSIS of gb-tune(8) is gb-tune's usage" {
-	local usage synopsis
-	usage=$("$top/bin/gb-tune" --help | sed -n '1,/^$/p' | tr -s ' \n' ' ' | sed 's/^usage: //; s/ *$//')
-	synopsis=$(render "$top/man/gb-tune.8") || skip "neither man nor mandoc is installed"
-	synopsis=$(awk '/^SYNOPSIS/ { getline; print; exit }' <<<"$synopsis" | sed 's/^[[:space:]]*//; s/[[:space:]]*$//')
-	echo "usage:    $usage"
-	echo "synopsis: $synopsis"
-	[ -n "$usage" ]
-	[ "$synopsis" = "$usage" ]
+@test "the SYNOPSIS of gb-tune(8), gb-stat(1) and greenboost(1) is each program's usage" {
+	local prog page usage synopsis bad=0
+	for prog in gb-tune:gb-tune.8 gb-stat:gb-stat.1 greenboost:greenboost.1; do
+		page=${prog#*:}
+		prog=${prog%%:*}
+		usage=$("$top/bin/$prog" --help | sed -n '1,/^$/p' | tr -s ' \n' ' ' | sed 's/^usage: //; s/ *$//')
+		synopsis=$(render "$top/man/$page") || skip "neither man nor mandoc is installed"
+		synopsis=$(awk '/^SYNOPSIS/ { getline; print; exit }' <<<"$synopsis" | sed 's/^[[:space:]]*//; s/[[:space:]]*$//')
+		if [ -z "$usage" ] || [ "$synopsis" != "$usage" ]; then
+			echo "$prog usage:    $usage"
+			echo "$page synopsis: $synopsis"
+			bad=1
+		fi
+	done
+	[ "$bad" -eq 0 ]
 }
 
 @test "every setting of gb-tune's table is in gb-tune(8)" {
@@ -291,6 +297,28 @@ render() {
 	for c in $codes 100 111; do
 		grep -q "^\.It $c\$" "$top/man/gb-tune.8" || { echo "gb-tune.8 has no exit status $c"; bad=1; }
 		"$top/bin/gb-tune" --help | grep -q "[ ;]$c " || { echo "--help has no exit status $c"; bad=1; }
+	done
+	[ "$bad" -eq 0 ]
+}
+
+# ---- gb-stat against gb-stat(1) ----
+
+@test "every Prometheus metric of gb-stat is in gb-stat(1)" {
+	local names n bad=0
+	names=$(grep -o 'head(f, "greenboost_[a-z0-9_]*"' "$top/lib/stat/prom.c" | sed 's/.*"\(.*\)"/\1/')
+	[ "$(wc -w <<<"$names")" -ge 12 ]
+	for n in $names; do
+		grep -q "^\.It Li $n\( \|\$\)" "$top/man/gb-stat.1" || { echo "gb-stat.1 has no .It Li $n"; bad=1; }
+	done
+	[ "$bad" -eq 0 ]
+}
+
+@test "every record kind of gb-stat dump is in gb-stat(1)" {
+	local kinds k bad=0
+	kinds=$(grep -o 'fprintf(f, "[a-z]*\\t' "$top/lib/stat/dump.c" | sed 's/.*"\([a-z]*\).*/\1/' | sort -u)
+	[ "$(wc -w <<<"$kinds")" -eq 6 ]
+	for k in $kinds; do
+		grep -q "^\.It Li $k\$" "$top/man/gb-stat.1" || { echo "gb-stat.1 has no .It Li $k"; bad=1; }
 	done
 	[ "$bad" -eq 0 ]
 }
