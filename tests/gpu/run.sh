@@ -182,6 +182,48 @@ name="PyTorch: bit-identical output, one memory size for torch, cudaGetDevicePro
 need "$name" "$tmp/torch-native.pt" "$tmp/torch-gb.pt" &&
 	tap "$name" 60 "$PYTHON" tests/gpu/gpu-torch.py --compare "$tmp/torch-native.pt" "$tmp/torch-gb.pt"
 
+# ---- gb-tune and gb-stat on the real machine (read only) ----
+say "# \$ bin/gb-tune --dry-run"
+bin/gb-tune --dry-run >"$tmp/out" 2>&1
+rc=$?
+show "$tmp/out"
+why=$(why_rc "$rc" 0)
+[ -z "$why" ] && ! grep -q '^# gpu: [0-9a-f]*:[0-9a-f]*:[0-9a-f]*\.[0-9], NUMA node -\{0,1\}[0-9]*$' "$tmp/out" &&
+	why="no NVIDIA GPU found in /sys/bus/pci"
+result "gb-tune --dry-run finds the NVIDIA GPU in sysfs" "$why"
+
+# a process holding 3 GiB with 1 GiB of VRAM allowed: gb-stat sees it
+cat >"$tmp/hold.py" <<'PY'
+import os, sys, time, torch
+x = [torch.empty(512 << 20, dtype=torch.uint8, device="cuda") for _ in range(6)]
+torch.cuda.synchronize()
+open(sys.argv[1], "w").close()
+while not os.path.exists(sys.argv[2]):
+    time.sleep(0.05)
+PY
+"$gbrun" --vram-limit 1G --kv-reserve 0 --host-limit 8G --status-interval 100ms -- \
+	"$PYTHON" "$tmp/hold.py" "$tmp/ready" "$tmp/done" >"$tmp/hold.out" 2>&1 &
+hold=$!
+i=0
+while [ ! -e "$tmp/ready" ] && [ $i -lt 600 ] && kill -0 "$hold" 2>/dev/null; do
+	sleep 0.1
+	i=$((i + 1))
+done
+sleep 0.5
+say "# \$ bin/gb-stat -d \$GB_RUN_DIR; bin/gb-stat -d \$GB_RUN_DIR dump"
+{ bin/gb-stat -d "$GB_RUN_DIR"; bin/gb-stat -d "$GB_RUN_DIR" dump; } >"$tmp/out" 2>&1
+show "$tmp/out"
+touch "$tmp/done"
+wait "$hold"
+rc=$?
+why=$(why_rc "$rc" 0)
+if [ -z "$why" ]; then
+	# T1 holds at most 1 GiB, T2 the rest of the 3 GiB
+	awk -F'\t' -v p="$hold" '$1 == "device" && $2 == p && $4 ~ /NVIDIA/ && $6 <= 1073741824 && $6 + $8 >= 3221225472 { ok = 1 }
+		END { exit !ok }' "$tmp/out" || why="no device record of pid $hold with 3 GiB split over T1 and T2"
+fi
+result "gb-stat shows a PyTorch process under gb-run: its GPU, T1 within the limit, T2 the rest" "$why"
+
 # ---- every shimmed process removed its status file at exit ----
 left=$(cd "$GB_RUN_DIR" && ls -- *.status 2>/dev/null)
 if [ -z "$left" ]; then
