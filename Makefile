@@ -21,6 +21,7 @@ ALL_CFLAGS := -std=gnu11 -D_GNU_SOURCE -fPIC -fvisibility=hidden -Ilib -Ikmod -M
 LIBGB_SRC := $(wildcard lib/libgb/*.c)
 SHIM_SRC := $(wildcard lib/shim/*.c)
 TUNE_SRC := $(wildcard lib/tune/*.c)
+QUANT_SRC := $(wildcard lib/quant/*.c)
 # gb-stat top needs ncurses; without it, notop.c says so
 ifeq ($(HAVE_NCURSES),yes)
 STAT_SRC := $(filter-out lib/stat/notop.c,$(wildcard lib/stat/*.c))
@@ -32,7 +33,8 @@ LIBGB_OBJ := $(LIBGB_SRC:.c=.o)
 SHIM_OBJ := $(SHIM_SRC:.c=.o)
 TUNE_OBJ := $(TUNE_SRC:.c=.o)
 STAT_OBJ := $(STAT_SRC:.c=.o)
-PROGS := bin/gb-run bin/gb-demo bin/gb-tune bin/gb-stat bin/greenboost
+QUANT_OBJ := $(QUANT_SRC:.c=.o)
+PROGS := bin/gb-run bin/gb-demo bin/gb-tune bin/gb-stat bin/greenboost $(if $(wildcard bin/gb-quant.c),bin/gb-quant)
 SHIM := lib/libgreenboost_cuda.so
 MAN := $(wildcard man/*.[1-8])
 
@@ -54,6 +56,15 @@ lib/libgbstat.a: $(STAT_OBJ)
 	$(QUIET) AR $@
 	$(Q)rm -f $@ && $(AR) rcs $@ $^
 
+lib/libgbquant.a: $(QUANT_OBJ)
+	$(QUIET) AR $@
+	$(Q)rm -f $@ && $(AR) rcs $@ $^
+
+# the quantizers are most of gb-quant's time
+lib/quant/%.o: lib/quant/%.c
+	$(QUIET) CC $@
+	$(Q)$(CC) $(ALL_CFLAGS) -O3 -c $< -o $@
+
 lib/stat/top.o: lib/stat/top.c
 	$(QUIET) CC $@
 	$(Q)$(CC) $(ALL_CFLAGS) $(NCURSES_CFLAGS) -c $< -o $@
@@ -73,6 +84,10 @@ bin/gb-tune: bin/gb-tune.o lib/libgbtune.a lib/libgb.a
 bin/gb-stat: bin/gb-stat.o lib/libgbstat.a lib/libgbtune.a lib/libgb.a
 	$(QUIET) LD $@
 	$(Q)$(CC) $(LDFLAGS) -o $@ $< lib/libgbstat.a lib/libgbtune.a lib/libgb.a $(NCURSES_LIBS)
+
+bin/gb-quant: bin/gb-quant.o lib/libgbquant.a lib/libgb.a
+	$(QUIET) LD $@
+	$(Q)$(CC) $(LDFLAGS) -o $@ $< lib/libgbquant.a lib/libgb.a -lpthread -lm
 
 # ---- tests ----
 
@@ -135,7 +150,7 @@ uninstall:
 	-rmdir $(DESTDIR)$(PKGLIBDIR)
 
 clean: tests-clean
-	rm -f lib/libgb.a lib/libgbtune.a lib/libgbstat.a $(SHIM) $(PROGS) bin/*.o lib/*/*.o bin/*.d lib/*/*.d
+	rm -f lib/libgb.a lib/libgbtune.a lib/libgbstat.a lib/libgbquant.a $(SHIM) $(PROGS) bin/*.o lib/*/*.o bin/*.d lib/*/*.d
 	rm -rf kmod/*.o kmod/*.ko kmod/*.mod kmod/*.mod.c kmod/.*.cmd kmod/Module.symvers kmod/modules.order kmod/.tmp_versions
 
 distclean: clean

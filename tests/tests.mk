@@ -2,7 +2,8 @@
 
 TEST_CFLAGS := $(filter-out -fvisibility=hidden -fno-visibility-inlines-hidden,$(ALL_CFLAGS)) -Itests
 
-UNIT := tests/unit/t-size tests/unit/t-conf tests/unit/t-status tests/unit/t-ptrmap tests/unit/t-tune
+UNIT := tests/unit/t-size tests/unit/t-conf tests/unit/t-status tests/unit/t-ptrmap tests/unit/t-tune \
+	$(if $(wildcard tests/unit/t-quant.c),tests/unit/t-quant) $(if $(wildcard tests/unit/t-gguf.c),tests/unit/t-gguf)
 ifneq ($(CUDA_HOME),)
 UNIT += tests/unit/t-cuabi
 endif
@@ -13,7 +14,7 @@ SHIM_LIBS := $(patsubst %.c,%.so,$(wildcard tests/shim/lib*.c))
 FUZZERS := $(patsubst %.c,%,$(wildcard tests/fuzz/fuzz-*.c))
 
 TEST_PROGS := $(UNIT) $(DOUBLES) tests/doubles/selftest $(SHIM_TESTS) $(SHIM_LIBS) $(FUZZERS) tests/kmod/patha \
-	tests/tune/libfailwrite.so
+	tests/tune/libfailwrite.so $(QUANT_TOOLS)
 
 tests/unit/t-%: tests/unit/t-%.c lib/libgb.a tests/tap.h
 	$(QUIET) CC $@
@@ -22,6 +23,17 @@ tests/unit/t-%: tests/unit/t-%.c lib/libgb.a tests/tap.h
 tests/unit/t-tune: tests/unit/t-tune.c lib/libgbtune.a lib/libgb.a lib/tune/tune.h tests/tap.h
 	$(QUIET) CC $@
 	$(Q)$(CC) $(TEST_CFLAGS) -o $@ $< lib/libgbtune.a lib/libgb.a
+
+tests/unit/t-quant tests/unit/t-gguf: tests/unit/t-%: tests/unit/t-%.c lib/libgbquant.a lib/libgb.a lib/quant/quant.h tests/tap.h
+	$(QUIET) CC $@
+	$(Q)$(CC) $(TEST_CFLAGS) -o $@ $< lib/libgbquant.a lib/libgb.a -lpthread -lm
+
+# gb-quant's test tools: tiny llama-shaped models, and a dequantizer
+# written from the format's description, not from lib/quant
+QUANT_TOOLS := $(patsubst %.c,%,$(wildcard tests/quant/*.c))
+tests/quant/%: tests/quant/%.c
+	$(QUIET) CC $@
+	$(Q)$(CC) $(TEST_CFLAGS) -O2 -o $@ $< -lm
 
 tests/unit/t-ptrmap: tests/unit/t-ptrmap.c lib/shim/ptrmap.o lib/libgb.a tests/tap.h
 	$(QUIET) CC $@
@@ -78,18 +90,18 @@ tests/kmod/patha: tests/kmod/patha.c tests/shim/common.h lib/libgb.a tests/doubl
 
 # fuzzers: libFuzzer with sanitizers where clang has it, else a plain
 # driver that replays the corpus (tests/fuzz/replay.c)
-FUZZ_LIBGB := $(LIBGB_SRC) $(TUNE_SRC) $(filter-out lib/stat/top.c lib/stat/notop.c,$(wildcard lib/stat/*.c))
+FUZZ_LIBGB := $(LIBGB_SRC) $(TUNE_SRC) $(QUANT_SRC) $(filter-out lib/stat/top.c lib/stat/notop.c,$(wildcard lib/stat/*.c))
 ifeq ($(HAVE_LIBFUZZER),yes)
-tests/fuzz/fuzz-%: tests/fuzz/fuzz-%.c $(FUZZ_LIBGB) lib/gb.h lib/tune/tune.h lib/stat/stat.h
+tests/fuzz/fuzz-%: tests/fuzz/fuzz-%.c $(FUZZ_LIBGB) lib/gb.h lib/tune/tune.h lib/stat/stat.h lib/quant/quant.h
 	$(QUIET) FUZZ $@
 	$(Q)$(CLANG) -std=gnu11 -D_GNU_SOURCE -g -O1 -Ilib -fsanitize=fuzzer,address,undefined \
-		-fno-sanitize-recover=undefined -o $@ $< $(FUZZ_LIBGB)
+		-fno-sanitize-recover=undefined -o $@ $< $(FUZZ_LIBGB) -lpthread -lm
 else
-tests/fuzz/fuzz-%: tests/fuzz/fuzz-%.c tests/fuzz/replay.c $(FUZZ_LIBGB) lib/gb.h lib/tune/tune.h lib/stat/stat.h
+tests/fuzz/fuzz-%: tests/fuzz/fuzz-%.c tests/fuzz/replay.c $(FUZZ_LIBGB) lib/gb.h lib/tune/tune.h lib/stat/stat.h lib/quant/quant.h
 	$(QUIET) CC $@
-	$(Q)$(CC) -std=gnu11 -D_GNU_SOURCE -g -O1 -Ilib -fsanitize=address,undefined -o $@ $< tests/fuzz/replay.c $(FUZZ_LIBGB)
+	$(Q)$(CC) -std=gnu11 -D_GNU_SOURCE -g -O1 -Ilib -fsanitize=address,undefined -o $@ $< tests/fuzz/replay.c $(FUZZ_LIBGB) -lpthread -lm
 endif
 
 tests-clean:
 	rm -f $(UNIT) tests/unit/t-cuabi $(DOUBLES) tests/doubles/selftest $(SHIM_TESTS) $(SHIM_LIBS) $(FUZZERS) tests/kmod/patha \
-		tests/tune/libfailwrite.so tests/*/*.d tests/unit/*.o
+		tests/tune/libfailwrite.so $(QUANT_TOOLS) tests/*/*.d tests/unit/*.o
