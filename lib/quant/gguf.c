@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "quant.h"
+#include "gguf_int.h"
 
 /* gguf.md allows keys of up to 2^16-1 bytes; ggml itself stops tensor
  * names at 63 (GGML_MAX_NAME 64 with the NUL), other writers go further,

@@ -12,12 +12,7 @@
 #include <string.h>
 
 #include "quant.h"
-
-/* from gguf.c: one implementation of the rules for reader and writer */
-const char *gguf__show(const void *s, uint64_t len, char *buf, size_t n);
-int gguf__name_check(const void *s, uint64_t len, int is_key, const char **why);
-int gguf__value_len(uint32_t t, const void *p, uint64_t len, uint64_t at, uint64_t *used,
-		    char *why, size_t n);
+#include "gguf_int.h"
 
 static int fail(struct gb_err *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static int fail(struct gb_err *err, const char *fmt, ...)
