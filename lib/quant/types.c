@@ -90,8 +90,8 @@ float gq_f16_to_f32(uint16_t h)
 	uint32_t exp = (h >> 10) & 0x1f;
 	uint32_t man = h & 0x3ff;
 
-	if (exp == 0x1f) /* inf, NaN (payload kept) */
-		return float_of(sign | 0x7f800000 | man << 13);
+	if (exp == 0x1f) /* inf; NaN quiet, payload kept, as ggml's multiply leaves it */
+		return float_of(sign | (man ? 0x7fc00000 : 0x7f800000) | man << 13);
 	if (exp == 0) {
 		/* zero or subnormal: man * 2^-24, exact in float */
 		float v = (float)man * 0x1p-24f;
@@ -106,8 +106,8 @@ uint16_t gq_f32_to_f16(float f)
 	uint16_t sign = (u >> 16) & 0x8000;
 	uint32_t a = u & 0x7fffffff;
 
-	if (a > 0x7f800000) /* NaN: quiet, top of the payload kept */
-		return sign | 0x7e00 | (a >> 13 & 0x3ff);
+	if (a > 0x7f800000) /* NaN: ggml's one quiet NaN, payload dropped */
+		return sign | 0x7e00;
 	if (a >= 0x477ff000) /* rounds to 65520 or more: inf */
 		return sign | 0x7c00;
 	if (a < 0x38800000) {
