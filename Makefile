@@ -34,7 +34,7 @@ SHIM_OBJ := $(SHIM_SRC:.c=.o)
 TUNE_OBJ := $(TUNE_SRC:.c=.o)
 STAT_OBJ := $(STAT_SRC:.c=.o)
 QUANT_OBJ := $(QUANT_SRC:.c=.o)
-PROGS := bin/gb-run bin/gb-demo bin/gb-tune bin/gb-stat bin/greenboost $(if $(wildcard bin/gb-quant.c),bin/gb-quant)
+PROGS := bin/gb-run bin/gb-demo bin/gb-tune bin/gb-stat bin/greenboost bin/gb-quant
 SHIM := lib/libgreenboost_cuda.so
 MAN := $(wildcard man/*.[1-8])
 

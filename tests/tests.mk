@@ -3,7 +3,7 @@
 TEST_CFLAGS := $(filter-out -fvisibility=hidden -fno-visibility-inlines-hidden,$(ALL_CFLAGS)) -Itests
 
 UNIT := tests/unit/t-size tests/unit/t-conf tests/unit/t-status tests/unit/t-ptrmap tests/unit/t-tune \
-	$(if $(wildcard tests/unit/t-quant.c),tests/unit/t-quant) $(if $(wildcard tests/unit/t-gguf.c),tests/unit/t-gguf)
+	tests/unit/t-quant tests/unit/t-gguf
 ifneq ($(CUDA_HOME),)
 UNIT += tests/unit/t-cuabi
 endif
