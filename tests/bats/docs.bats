@@ -27,7 +27,7 @@ keys_and_defaults() {
 }
 
 @test "the man pages are all there" {
-	for f in gb-run.1 gb-demo.1 gb-stat.1 greenboost.1 gb-tune.8 greenboost.4 greenboost.conf.5 greenboost.7; do
+	for f in gb-run.1 gb-demo.1 gb-stat.1 gb-quant.1 greenboost.1 gb-tune.8 greenboost.4 greenboost.conf.5 greenboost.7; do
 		[ -f "$top/man/$f" ] || { echo "missing man/$f"; return 1; }
 	done
 }
@@ -297,6 +297,29 @@ render() {
 	for c in $codes 100 111; do
 		grep -q "^\.It $c\$" "$top/man/gb-tune.8" || { echo "gb-tune.8 has no exit status $c"; bad=1; }
 		"$top/bin/gb-tune" --help | grep -q "[ ;]$c " || { echo "--help has no exit status $c"; bad=1; }
+	done
+	[ "$bad" -eq 0 ]
+}
+
+@test "the SYNOPSIS of gb-quant(1) is its usage, all three forms" {
+	local usage synopsis
+	usage=$("$top/bin/gb-quant" --help | sed -n '1,/^$/p' | sed 's/^usage: //' | tr -s ' \n' ' ' | sed 's/ *$//')
+	synopsis=$(render "$top/man/gb-quant.1") || skip "neither man nor mandoc is installed"
+	synopsis=$(sed -n '/^SYNOPSIS/,/^DESCRIPTION/p' <<<"$synopsis" | sed '1d; $d' | tr -s ' \n' ' ' | sed 's/^ *//; s/ *$//')
+	echo "usage:    $usage"
+	echo "synopsis: $synopsis"
+	[ -n "$usage" ] && [ "$synopsis" = "$usage" ]
+}
+
+@test "every record kind of gb-quant inspect is in gb-quant(1), and its exit statuses" {
+	local kinds k c bad=0
+	kinds=$(grep -o 'fputs("[a-z][a-z]*\\t"\|fprintf(f, "[a-z][a-z]*\\t' "$top/lib/quant/inspect.c" | sed 's/^[^"]*"\([a-z]*\).*/\1/' | sort -u)
+	[ "$(wc -w <<<"$kinds")" -eq 5 ]
+	for k in $kinds; do
+		grep -q "^\.It Li $k\$" "$top/man/gb-quant.1" || { echo "gb-quant.1 has no .It Li $k"; bad=1; }
+	done
+	for c in 0 1 100 111; do
+		grep -q "^\.It $c\$" "$top/man/gb-quant.1" || { echo "gb-quant.1 has no exit status $c"; bad=1; }
 	done
 	[ "$bad" -eq 0 ]
 }

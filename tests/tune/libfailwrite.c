@@ -1,7 +1,8 @@
 /*
  * A test double for the kernel refusing a write: preloaded into gb-tune,
  * write(2) to a file whose path contains $FAILWRITE fails with EIO.  The
- * bats tests use it to make a change fail halfway through --full.
+ * bats tests use it to make a change fail halfway through --full, and
+ * (through pwrite(2)) gb-quant's output fail halfway through a model.
  */
 #include <dlfcn.h>
 #include <errno.h>
@@ -10,25 +11,48 @@
 #include <string.h>
 #include <unistd.h>
 
-ssize_t write(int fd, const void *buf, size_t n)
+static int refused(int fd)
 {
-	static ssize_t (*real)(int, const void *, size_t);
 	const char *want = getenv("FAILWRITE");
 	char link[64], path[4096];
 	ssize_t l;
 
+	if (!want || !*want || fd <= 2)
+		return 0;
+	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+	l = readlink(link, path, sizeof(path) - 1);
+	if (l <= 0)
+		return 0;
+	path[l] = 0;
+	return strstr(path, want) != NULL;
+}
+
+ssize_t write(int fd, const void *buf, size_t n)
+{
+	static ssize_t (*real)(int, const void *, size_t);
+
 	if (!real)
 		real = (ssize_t (*)(int, const void *, size_t))dlsym(RTLD_NEXT, "write");
-	if (want && *want && fd > 2) {
-		snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
-		l = readlink(link, path, sizeof(path) - 1);
-		if (l > 0) {
-			path[l] = 0;
-			if (strstr(path, want)) {
-				errno = EIO;
-				return -1;
-			}
-		}
+	if (refused(fd)) {
+		errno = EIO;
+		return -1;
 	}
 	return real(fd, buf, n);
 }
+
+/* after FAILWRITE_AFTER successful calls (default 0) */
+ssize_t pwrite(int fd, const void *buf, size_t n, off_t off)
+{
+	static ssize_t (*real)(int, const void *, size_t, off_t);
+	static int calls;
+	const char *after = getenv("FAILWRITE_AFTER");
+
+	if (!real)
+		real = (ssize_t (*)(int, const void *, size_t, off_t))dlsym(RTLD_NEXT, "pwrite");
+	if (refused(fd) && __atomic_fetch_add(&calls, 1, __ATOMIC_SEQ_CST) >= (after ? atoi(after) : 0)) {
+		errno = EIO;
+		return -1;
+	}
+	return real(fd, buf, n, off);
+}
+ssize_t pwrite64(int fd, const void *buf, size_t n, off_t off) __attribute__((alias("pwrite")));
