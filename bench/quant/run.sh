@@ -2,8 +2,11 @@
 # sh bench/quant/run.sh: how fast gb-quant turns a model into each type,
 # as input GB/s, all measured in this one run on this machine:
 #
-#   keep       gb-quant apply copying every tensor as it is: the bound
-#              (mmap in, pwrite out, page cache; no arithmetic)
+#   keep       gb-quant apply copying every tensor as it is: no
+#              arithmetic, so it measures how fast a file gets written
+#              and synced here (W bytes/s)
+#   bound      for each type, its output's bytes / W: no run that writes
+#              that file and syncs it can be faster
 #   TYPE -j N  every quantizable tensor to TYPE with N threads (all CPUs)
 #   TYPE -j 1  the same on one thread
 #   llama      llama-quantize --pure to the same type, same threads: the
@@ -68,10 +71,10 @@ git diff --quiet HEAD 2>/dev/null || commit="$commit + local changes"
 
 rows=$tmp/rows
 : >"$rows"
-# NAME SECONDS BYTES RATIO_TO_KEEP LLAMA_RATIO, tab-separated
+# NAME SECONDS INPUT_BYTES BOUND/OURS LLAMA_RATIO OUTPUT_BYTES, tab-separated
 plan_all keep
 keep_t=$(best_of "$Q" apply -q -j "$NCPU" --plan "$tmp/plan.keep" "$tmp/m.gguf" "$tmp/o.gguf") || exit 1
-echo "keep -j $NCPU	$keep_t	$size	1.00	-" >>"$rows"
+echo "keep -j $NCPU	$keep_t	$size	1.00	-	$size" >>"$rows"
 
 for t in q8_0 q6_K q5_K q4_K; do
 	plan_all "$t"
@@ -84,8 +87,10 @@ for t in q8_0 q6_K q5_K q4_K; do
 		tl=$(best_of "$LLAMA_CPP/llama-quantize" --pure "$tmp/m.gguf" "$tmp/l.gguf" "$lt" "$NCPU") || exit 1
 		lr=$(awk -v a="$tn" -v b="$tl" 'BEGIN { printf "%.2f (llama-quantize %.2f GB/s)", b / a, '"$size"' / b / 1e9 }')
 	fi
-	echo "$t -j $NCPU	$tn	$size	$(awk -v a="$keep_t" -v b="$tn" 'BEGIN { printf "%.2f", a / b }')	$lr	$osize" >>"$rows"
-	echo "$t -j 1	$t1	$size	$(awk -v a="$keep_t" -v b="$t1" 'BEGIN { printf "%.2f", a / b }')	-	$osize" >>"$rows"
+	# the bound: writing osize bytes at keep's rate
+	bound=$(awk -v k="$keep_t" -v o="$osize" -v s="$size" 'BEGIN { printf "%.4f", k * o / s }')
+	echo "$t -j $NCPU	$tn	$size	$(awk -v a="$bound" -v b="$tn" 'BEGIN { printf "%.2f", a / b }')	$lr	$osize" >>"$rows"
+	echo "$t -j 1	$t1	$size	$(awk -v a="$bound" -v b="$t1" 'BEGIN { printf "%.2f", a / b }')	-	$osize" >>"$rows"
 done
 
 {
@@ -96,9 +101,12 @@ done
 	echo "- model: tests/quant/mkmodel $MODEL_ARGS ($size bytes), in the page cache"
 	echo "- command: \`${LLAMA_CPP:+LLAMA_CPP=$LLAMA_CPP }sh bench/quant/run.sh\` (best of $REPS runs each)"
 	echo
-	echo "| run | seconds | input GB/s | of keep's rate | vs llama-quantize --pure (its time / ours) |"
-	echo "| --- | ---: | ---: | ---: | --- |"
-	awk -F'\t' '{ printf "| %s | %.2f | %.2f | %s | %s |\n", $1, $2, $3 / $2 / 1e9, $4, $5 }' "$rows"
+	echo "| run | seconds | input GB/s | output bytes | bound / ours | vs llama-quantize --pure (its time / ours) |"
+	echo "| --- | ---: | ---: | ---: | ---: | --- |"
+	awk -F'\t' '{ printf "| %s | %.2f | %.2f | %d | %s | %s |\n", $1, $2, $3 / $2 / 1e9, $6, $4, $5 }' "$rows"
+	echo
+	echo "bound: the output's bytes written and synced at the rate of the keep row (a copy); 1.00 means"
+	echo "the run is as fast as writing its file, below that the quantizers are the limit."
 } >"$tmp/md"
 cat "$tmp/md"
 [ -n "$OUT" ] && cp "$tmp/md" "$OUT/bench-quant.md"

@@ -294,8 +294,9 @@ assert d["host"]["pool"] is None and d["stale_count"] == 0
 	run -0 "$G" help
 	[[ "${lines[0]}" == "usage: greenboost "* ]]
 	[[ "$output" =~ run\ +gb-run\ +run\ a\ command ]]
-	[[ "$output" =~ quant\ +gb-quant\ .*\[not\ installed\] ]]
+	[[ "$output" =~ feed\ +gb-feed\ .*\[not\ installed\] ]]
 	! grep -q 'gb-stat .*\[not installed\]' <<<"$output"
+	! grep -q 'gb-quant .*\[not installed\]' <<<"$output"
 }
 
 @test "greenboost CMD execs gb-CMD with the arguments" {
@@ -319,8 +320,10 @@ assert d["host"]["pool"] is None and d["stale_count"] == 0
 	run "$G" frobnicate
 	[ "$status" -eq 100 ]
 	[[ "$output" == "greenboost: usage: unknown command frobnicate (greenboost help lists them)" ]]
-	run -127 "$G" quant model.gguf
-	[[ "$output" == "greenboost: fatal: gb-quant is not installed (this version of GreenBoost does not have it yet)" ]]
+	run -127 "$G" feed --help
+	[[ "$output" == "greenboost: fatal: gb-feed is not installed (this version of GreenBoost does not have it yet)" ]]
+	run -100 "$G" quant
+	[[ "$output" == "usage: gb-quant inspect"* ]]
 	run -0 "$G" --version
 	[[ "$output" =~ ^greenboost\ [0-9.]+$ ]]
 }
