@@ -117,6 +117,7 @@ static int parse(int argc, char **argv, struct opts *o, int nargs)
 	o->reserve = DEFAULT_RESERVE;
 	o->threads = ncpu < 1 ? 1 : ncpu > 256 ? 256 : (int)ncpu;
 	optind = 1;
+	opterr = 0;
 	while ((c = getopt_long(argc, argv, "j:qhV", lo, NULL)) != -1) {
 		switch (c) {
 		case O_BUDGET: o->budget = size_arg("--budget", optarg); break;
@@ -136,7 +137,9 @@ static int parse(int argc, char **argv, struct opts *o, int nargs)
 			exit(0);
 		default:
 			usage_line(stderr);
-			exit(GB_EXIT_USAGE);
+			if (optopt && strchr("j", optopt))
+				gb_die_usage("-%c needs an argument", optopt);
+			gb_die_usage("%s: unknown option %s, or one missing its argument", argv[0], argv[optind - 1]);
 		}
 	}
 	if (argc - optind != nargs) {
@@ -148,8 +151,8 @@ static int parse(int argc, char **argv, struct opts *o, int nargs)
 	if (!o->plan && !o->budget && !o->vram)
 		gb_die_usage("%s needs --budget SIZE or --vram SIZE%s", argv[0],
 			     nargs == 2 ? " or --plan FILE" : "");
-	if (o->have_context && !o->vram)
-		gb_die_usage("--context goes with --vram");
+	if ((o->have_context || o->reserve != DEFAULT_RESERVE) && !o->vram)
+		gb_die_usage("--context and --reserve go with --vram");
 	return optind;
 }
 
@@ -158,7 +161,7 @@ static void open_model(struct gguf *g, const char *path)
 	struct gb_err err;
 
 	if (gguf_open(g, path, &err) < 0)
-		gb_die(errno == ENOMEM ? GB_EXIT_SYS : EXIT_REJECTED, "%s", err.msg);
+		gb_die(EXIT_REJECTED, "%s", err.msg);
 }
 
 static int get_u(const struct gguf *g, const char *arch, const char *key, uint64_t *v)
@@ -191,8 +194,12 @@ static uint64_t vram_budget(const struct gguf *g, const struct opts *o, char *wh
 		klen = dim / heads;
 	if (get_u(g, arch, "attention.value_length", &vlen) < 0)
 		vlen = dim / heads;
-	/* f16 K and V for every layer and token, as llama.cpp allocates them */
-	kv = layers * ctx * kv_heads * (klen + vlen) * 2;
+	/* f16 K and V for every layer and token, as llama.cpp allocates them;
+	 * metadata that makes it overflow leaves nothing, like a huge cache */
+	if (__builtin_mul_overflow(layers, ctx, &kv) || __builtin_mul_overflow(kv, kv_heads, &kv) ||
+	    __builtin_add_overflow(klen, vlen, &klen) || __builtin_mul_overflow(kv, klen, &kv) ||
+	    __builtin_mul_overflow(kv, 2, &kv) || kv > UINT64_MAX - o->reserve)
+		kv = UINT64_MAX - o->reserve;
 	if (kv + o->reserve >= o->vram)
 		gb_die(EXIT_REJECTED, "--vram %s: the KV cache for %" PRIu64 " tokens (%s) and the reserve (%s) "
 		       "leave nothing for the weights", gb_size_str(o->vram, a, sizeof(a)), ctx,
@@ -239,6 +246,7 @@ static int cmd_inspect(int argc, char **argv)
 	int c;
 
 	optind = 1;
+	opterr = 0;
 	while ((c = getopt(argc, argv, "hV")) != -1) {
 		if (c == 'h')
 			help();
@@ -247,7 +255,7 @@ static int cmd_inspect(int argc, char **argv)
 			exit(0);
 		}
 		usage_line(stderr);
-		exit(GB_EXIT_USAGE);
+		gb_die_usage("inspect: unknown option %s", argv[optind - 1]);
 	}
 	if (argc - optind != 1) {
 		usage_line(stderr);
@@ -356,11 +364,14 @@ static int cmd_apply(int argc, char **argv)
 	out = argv[i + 1];
 	if (!strcmp(out, "-"))
 		gb_die_usage("OUT must be a file: gb-quant writes each tensor in place");
-	if (o.plan && !strcmp(o.plan, "-") && !strcmp(in, "-"))
-		gb_die_usage("the plan and the model cannot both be standard input");
 	open_model(&g, in);
 	if (stat(in, &si) == 0 && stat(out, &so) == 0 && si.st_dev == so.st_dev && si.st_ino == so.st_ino)
 		gb_die_usage("OUT is IN: write the quantized model to another file");
+	/* OUT is replaced by a rename: only ever a regular file */
+	if (lstat(out, &so) == 0 && !S_ISREG(so.st_mode))
+		gb_die_usage("%s is %s: OUT must be a regular file or not exist yet", out,
+			     S_ISLNK(so.st_mode) ? "a symbolic link (name its target)" :
+			     S_ISDIR(so.st_mode) ? "a directory" : "not a regular file");
 	if (o.plan) {
 		size_t len;
 		char *text = read_all(o.plan, &len);

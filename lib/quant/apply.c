@@ -90,7 +90,7 @@ int gq_out_kvs(const struct gguf *g, uint32_t ftype, uint8_t store[8],
 static char tmp_path[4096];
 static volatile sig_atomic_t tmp_live;
 static const int caught[] = { SIGINT, SIGTERM, SIGHUP, SIGPIPE };
-static struct sigaction old_sa[4];
+static struct sigaction old_sa[4], old_xfsz;
 
 static void on_signal(int sig)
 {
@@ -100,6 +100,9 @@ static void on_signal(int sig)
 	raise(sig);
 }
 
+/* Signals that would end the run remove the temporary file first; one the
+ * caller ignores (nohup, a background job) stays ignored.  A file size
+ * limit becomes EFBIG from the write, and so an ordinary error. */
 static void guard(int on)
 {
 	struct sigaction sa;
@@ -108,12 +111,25 @@ static void guard(int on)
 	sa.sa_handler = on_signal;
 	sigemptyset(&sa.sa_mask);
 	for (int i = 0; i < 4; i++) {
-		if (on)
-			sigaction(caught[i], &sa, &old_sa[i]);
-		else
+		if (!on) {
 			sigaction(caught[i], &old_sa[i], NULL);
+			continue;
+		}
+		sigaction(caught[i], NULL, &old_sa[i]);
+		if (old_sa[i].sa_handler != SIG_IGN)
+			sigaction(caught[i], &sa, NULL);
 	}
-	tmp_live = on;
+	if (on) {
+		struct sigaction ign;
+
+		memset(&ign, 0, sizeof(ign));
+		ign.sa_handler = SIG_IGN;
+		sigemptyset(&ign.sa_mask);
+		sigaction(SIGXFSZ, &ign, &old_xfsz);
+	} else {
+		sigaction(SIGXFSZ, &old_xfsz, NULL);
+		tmp_live = 0;
+	}
 }
 
 /* ---- the workers ---- */
@@ -264,7 +280,8 @@ static int make_jobs(struct work *w)
 static int open_tmp(const char *out, struct gb_err *err)
 {
 	char dir[4096], base[4096];
-	mode_t mask;
+	struct stat st;
+	mode_t mask, mode;
 	int fd;
 
 	if (strlen(out) >= sizeof(dir) - 32)
@@ -275,9 +292,22 @@ static int open_tmp(const char *out, struct gb_err *err)
 	fd = mkostemp(tmp_path, O_CLOEXEC);
 	if (fd < 0)
 		return fail(err, "unable to create a file beside %s: %s", out, strerror(errno));
-	mask = umask(0);
-	umask(mask);
-	fchmod(fd, 0666 & ~mask);
+	tmp_live = 1;
+	/* an OUT being replaced keeps its mode; a new one gets the umask's */
+	if (stat(out, &st) == 0) {
+		mode = st.st_mode & 07777;
+	} else {
+		mask = umask(0);
+		umask(mask);
+		mode = 0666 & ~mask;
+	}
+	if (fchmod(fd, mode) < 0) {
+		fail(err, "unable to set the mode of %s: %s", tmp_path, strerror(errno));
+		unlink(tmp_path);
+		tmp_live = 0;
+		close(fd);
+		return -1;
+	}
 	return fd;
 }
 

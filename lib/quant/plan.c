@@ -418,8 +418,15 @@ int gq_plan_solve(struct gq_plan *p, uint64_t budget, struct gb_err *err)
 		it->pick = k;
 		range += it->choice[0].padded - it->choice[k].padded;
 	}
-	g = (range / DP_CELLS + 1) * nvar;
-	g = g < p->g->alignment ? p->g->alignment : g;
+	{
+		/* every padded size is a multiple of the alignment: a granule
+		 * that is one too loses nothing when the table is small */
+		unsigned __int128 want = ((unsigned __int128)range * nvar + DP_CELLS - 1) / DP_CELLS;
+		uint64_t a = p->g->alignment;
+
+		g = want > UINT64_MAX / 2 ? UINT64_MAX / 2 : (uint64_t)want;
+		g = g < a ? a : (g + a - 1) / a * a;
+	}
 	p->granule = g;
 	cap = (budget - base) / g;
 	if (cap > range / g + 1)

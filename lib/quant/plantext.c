@@ -30,13 +30,69 @@ static void shape(const struct gguf_tensor *t, char *buf, size_t n)
 		o += snprintf(buf + o, n - o, "%s%" PRIu64, d ? "x" : "", t->ne[d]);
 }
 
+/* Names are one field: whitespace, control bytes, backslashes and a
+ * leading '#' are written \xHH, and read back by unescape(). */
+static void put_name(FILE *f, const char *s)
+{
+	for (const unsigned char *c = (const unsigned char *)s; *c; c++) {
+		if (*c <= ' ' || *c == 0x7f || *c == '\\' || (*c == '#' && c == (const unsigned char *)s))
+			fprintf(f, "\\x%02x", *c);
+		else
+			fputc(*c, f);
+	}
+}
+
+/* the same, into buf (cut short if need be), for messages */
+static char *esc(const char *s, char *buf, size_t n)
+{
+	size_t o = 0;
+
+	for (const unsigned char *c = (const unsigned char *)s; *c && o + 5 < n; c++) {
+		if (*c <= ' ' || *c == 0x7f || *c == '\\' || (*c == '#' && c == (const unsigned char *)s))
+			o += snprintf(buf + o, n - o, "\\x%02x", *c);
+		else
+			buf[o++] = *c;
+	}
+	buf[o] = 0;
+	return buf;
+}
+
+static int hexval(char c)
+{
+	return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 :
+	       c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+}
+
+/* in place; -1 on a bad escape or an escaped NUL */
+static int unescape(char *s)
+{
+	char *o = s;
+
+	for (; *s; s++) {
+		int h, l;
+
+		if (*s != '\\') {
+			*o++ = *s;
+			continue;
+		}
+		if (s[1] != 'x' || (h = hexval(s[2])) < 0 || (l = hexval(s[3])) < 0 || !(h | l))
+			return -1;
+		*o++ = (char)(h << 4 | l);
+		s += 3;
+	}
+	*o = 0;
+	return 0;
+}
+
 void gq_plan_print(const struct gq_plan *p, FILE *f, const char *model, uint64_t budget)
 {
 	uint64_t bytes[GQ_TYPE_MAX] = { 0 }, count[GQ_TYPE_MAX] = { 0 }, size = gq_plan_size(p);
 	double e = gq_plan_error(p);
 	char a[32], b[32];
 
-	fprintf(f, "# gb-quant plan for %s: %" PRIu64 " tensors", model, p->n);
+	fputs("# gb-quant plan for ", f);
+	put_name(f, model);
+	fprintf(f, ": %" PRIu64 " tensors", p->n);
 	if (budget)
 		fprintf(f, ", budget %s (%" PRIu64 " bytes)", gb_size_str(budget, a, sizeof(a)), budget);
 	fputs("\n# tensor\ttype\tbytes\terror\tfrom\tshape\n", f);
@@ -46,7 +102,8 @@ void gq_plan_print(const struct gq_plan *p, FILE *f, const char *model, uint64_t
 		char sh[128];
 
 		shape(it->t, sh, sizeof(sh));
-		fprintf(f, "%s\t%s\t%" PRIu64 "\t", it->t->name, gq_type(c->type)->name, c->nbytes);
+		put_name(f, it->t->name);
+		fprintf(f, "\t%s\t%" PRIu64 "\t", gq_type(c->type)->name, c->nbytes);
 		if (c->err < 0)
 			fputs("-", f);
 		else
@@ -97,7 +154,7 @@ int gq_plan_parse(struct gq_plan *p, const char *text, size_t len, const char *n
 	while (pos < len) {
 		const char *nl = memchr(text + pos, '\n', len - pos);
 		size_t n = nl ? (size_t)(nl - text - pos) : len - pos;
-		char *s = line, *tname, *tyname;
+		char *s = line, *tname, *tyname, shown[256];
 		uint64_t i;
 		int type, k;
 
@@ -118,26 +175,34 @@ int gq_plan_parse(struct gq_plan *p, const char *text, size_t len, const char *n
 		tname = field(&s);
 		if (!tname || *tname == '#')
 			continue;
+		if (unescape(tname) < 0) {
+			fail(err, "%s:%u: a bad \\x escape in the tensor name", name, lineno);
+			goto out;
+		}
+		esc(tname, shown, sizeof(shown));
 		tyname = field(&s);
+		for (char *c = tyname; c && *c; c++)
+			if ((unsigned char)*c < ' ' || *c == 0x7f)
+				*c = '?'; /* only ever shown in a message */
 		if (!tyname) {
-			fail(err, "%s:%u: %s: no type (a line is: TENSOR TYPE ...)", name, lineno, tname);
+			fail(err, "%s:%u: %s: no type (a line is: TENSOR TYPE ...)", name, lineno, shown);
 			goto out;
 		}
 		for (i = 0; i < p->n; i++)
 			if (!strcmp(p->item[i].t->name, tname))
 				break;
 		if (i == p->n) {
-			fail(err, "%s:%u: the model has no tensor %s", name, lineno, tname);
+			fail(err, "%s:%u: the model has no tensor %s", name, lineno, shown);
 			goto out;
 		}
 		if (seen[i]) {
-			fail(err, "%s:%u: %s: a second line for this tensor", name, lineno, tname);
+			fail(err, "%s:%u: %s: a second line for this tensor", name, lineno, shown);
 			goto out;
 		}
 		seen[i] = 1;
 		type = !strcasecmp(tyname, "keep") ? (int)p->item[i].src : gq_type_from_name(tyname);
 		if (type < 0) {
-			fail(err, "%s:%u: %s: unknown type %s", name, lineno, tname, tyname);
+			fail(err, "%s:%u: %s: unknown type %s", name, lineno, shown, tyname);
 			goto out;
 		}
 		for (k = 0; k < p->item[i].nchoice; k++)
@@ -155,7 +220,7 @@ int gq_plan_parse(struct gq_plan *p, const char *text, size_t len, const char *n
 
 			if (it->fixed)
 				snprintf(why, sizeof(why), " (%s)", it->fixed);
-			fail(err, "%s:%u: %s cannot be %s%s: it can be %s", name, lineno, tname,
+			fail(err, "%s:%u: %s cannot be %s%s: it can be %s", name, lineno, shown,
 			     gq_type(type)->name, why, opts);
 			goto out;
 		}
@@ -163,7 +228,9 @@ int gq_plan_parse(struct gq_plan *p, const char *text, size_t len, const char *n
 	}
 	for (uint64_t i = 0; i < p->n; i++)
 		if (!seen[i]) {
-			fail(err, "%s: no line for tensor %s", name, p->item[i].t->name);
+			char n[256];
+
+			fail(err, "%s: no line for tensor %s", name, esc(p->item[i].t->name, n, sizeof(n)));
 			goto out;
 		}
 	ret = 0;

@@ -264,3 +264,50 @@ size_of() { stat -c %s "$1"; }
 		[ ! -e "$T/o.gguf" ]
 	done
 }
+
+@test "apply: OUT must be a regular file: devices, directories and links are refused before any work" {
+	"$MK" "$T/m.gguf"
+	mkdir "$T/dir"
+	ln -s "$T/target.gguf" "$T/link.gguf"
+	for out in /dev/null "$T/dir" "$T/link.gguf"; do
+		run "$Q" apply -q --budget 1M "$T/m.gguf" "$out"
+		echo "$output"
+		[ "$status" -eq 100 ]
+		[[ "$output" == "gb-quant: usage: $out is "*": OUT must be a regular file or not exist yet" ]]
+	done
+	[ -c /dev/null ]
+	[ ! -e "$T/target.gguf" ]
+	# a file that is replaced keeps its mode
+	echo old >"$T/o.gguf"
+	chmod 600 "$T/o.gguf"
+	"$Q" apply -q --budget 1M "$T/m.gguf" "$T/o.gguf"
+	[ "$(stat -c %a "$T/o.gguf")" = 600 ]
+}
+
+@test "apply: a file size limit is an error like a full disk; no temporary file is left" {
+	"$MK" "$T/m.gguf"
+	echo precious >"$T/o.gguf"
+	run bash -c "ulimit -f 64; exec '$Q' apply -q --budget 2M '$T/m.gguf' '$T/o.gguf'"
+	echo "$output"
+	[ "$status" -eq 111 ]
+	[[ "$output" == "gb-quant: fatal: unable to make room for $T/o.gguf ("*" bytes): File too large" ]]
+	[ "$(cat "$T/o.gguf")" = precious ]
+	[ -z "$(ls -a "$T" | grep gb-quant-)" ]
+}
+
+@test "plan text: names escaped as \\xHH are read back; bad escapes refused" {
+	"$MK" --type f16 "$T/m.gguf"
+	"$Q" plan --budget 1G "$T/m.gguf" | sed 's/^blk\.0\.attn_q\.weight	f16/blk.0.attn\\x5fq.weight	q8_0/' >"$T/p"
+	grep -q '^blk.0.attn\\x5fq.weight	q8_0' "$T/p"
+	"$Q" apply -q --plan "$T/p" "$T/m.gguf" "$T/o.gguf"
+	"$SD" compare "$T/m.gguf" "$T/o.gguf" | grep -q '^blk.0.attn_q.weight	f16	q8_0	'
+	sed -i 's/^blk\.0\.attn\\x5fq/blk.0.attn\\x0q/' "$T/p"
+	run "$Q" apply -q --plan "$T/p" "$T/m.gguf" "$T/o.gguf"
+	[ "$status" -eq 1 ]
+	[[ "$output" == "gb-quant: fatal: $T/p:"*": a bad \\x escape in the tensor name" ]]
+	run "$Q" plan --budget 1M --frobnicate "$T/m.gguf"
+	[ "$status" -eq 100 ]
+	[[ "$output" == *"gb-quant: usage: plan: unknown option --frobnicate, or one missing its argument" ]]
+	run "$Q" plan --budget 1G --reserve 1G "$T/m.gguf"
+	[ "$status" -eq 100 ]
+}
