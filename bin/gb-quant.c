@@ -341,7 +341,7 @@ static void show_progress(const struct gq_progress *pr)
 	char a[32], b[32];
 
 	fprintf(stderr, "\rgb-quant: %3.0f%%  %s of %s in, %.2f GB/s  %-40.40s", pr->total ? 100.0 * pr->done / pr->total : 100.0,
-		gb_size_str(pr->done, a, sizeof(a)), gb_size_str(pr->total, b, sizeof(b)),
+		gb_size_human(pr->done, a, sizeof(a)), gb_size_human(pr->total, b, sizeof(b)),
 		dt > 0 ? pr->done / dt / 1e9 : 0.0, pr->current ? pr->current : "");
 	if (pr->done == pr->total)
 		fputc('\n', stderr);
