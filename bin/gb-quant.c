@@ -9,6 +9,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <sched.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -110,8 +111,12 @@ static int parse(int argc, char **argv, struct opts *o, int nargs)
 		{ 0 }
 	};
 	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	cpu_set_t set;
 	int c;
 
+	/* the CPUs this process may run on, under taskset or a cgroup too */
+	if (sched_getaffinity(0, sizeof(set), &set) == 0)
+		ncpu = CPU_COUNT(&set);
 	memset(o, 0, sizeof(*o));
 	o->context = DEFAULT_CONTEXT;
 	o->reserve = DEFAULT_RESERVE;

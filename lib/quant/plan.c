@@ -236,8 +236,11 @@ static void measure_item(struct gq_item *it, float *x, float *y, void *q)
 	}
 	for (int k = 1; k < it->nchoice; k++) {
 		double e = den > 0 ? sqrt(num[k] / den) : (num[k] > 0 ? INFINITY : 0);
+
 		/* weights with NaN or inf in them: only keeping them is safe */
-		it->choice[k].err = isnan(e) ? INFINITY : e;
+		if (!isfinite(den) || !isfinite(num[k]) || isnan(e))
+			e = INFINITY;
+		it->choice[k].err = e;
 	}
 }
 
@@ -300,6 +303,19 @@ int gq_plan_measure(struct gq_plan *p, int threads, struct gb_err *err)
 		pthread_join(tid[i], NULL);
 	if (m.failed)
 		return fail(err, "out of memory measuring the quantization error");
+	/* NaN or inf among the weights sampled: quantizing would spread them
+	 * over whole blocks; such a tensor is kept as it is */
+	for (uint64_t i = 0; i < p->n; i++) {
+		struct gq_item *it = &p->item[i];
+		int finite = 0;
+
+		for (int k = 1; k < it->nchoice; k++)
+			finite |= isfinite(it->choice[k].err);
+		if (it->nchoice > 1 && !finite) {
+			it->nchoice = 1;
+			it->fixed = "weights not all finite";
+		}
+	}
 	return 0;
 }
 
@@ -401,7 +417,7 @@ int gq_plan_solve(struct gq_plan *p, uint64_t budget, struct gb_err *err)
 
 		return fail(err, "a budget of %s (%" PRIu64 " bytes) is too small: the smallest this "
 			    "model can be is %s (%" PRIu64 " bytes)", gb_size_str(budget, a, sizeof(a)), budget,
-			    gb_size_str(base, b, sizeof(b)), base);
+			    gb_size_human(base, b, sizeof(b)), base);
 	}
 
 	var = malloc(p->n * sizeof(*var) + 1);

@@ -311,3 +311,15 @@ size_of() { stat -c %s "$1"; }
 	run "$Q" plan --budget 1G --reserve 1G "$T/m.gguf"
 	[ "$status" -eq 100 ]
 }
+
+@test "a tensor with a NaN among its weights is kept, never quantized" {
+	"$MK" --type bf16 "$T/m.gguf"
+	data=$("$Q" inspect "$T/m.gguf" | sed -n 's/^gguf	.*	data at \([0-9]*\)$/\1/p')
+	off=$("$Q" inspect "$T/m.gguf" | awk -F'\t' '$1 == "tensor" && $2 == "blk.0.attn_q.weight" { print $6 }')
+	[ -n "$data" ] && [ -n "$off" ]
+	# bf16 0x7fc0, a quiet NaN, as weight 300
+	printf '\300\177' | dd of="$T/m.gguf" bs=1 seek=$((data + off + 600)) conv=notrunc status=none
+	"$Q" plan --budget 1M "$T/m.gguf" >"$T/p"
+	grep -q '^blk.0.attn_q.weight	bf16	131072	0.000000	bf16	' "$T/p"
+	grep -Eq '^blk.1.attn_q.weight	q[456]_K	' "$T/p"
+}
