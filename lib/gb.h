@@ -123,6 +123,9 @@ struct gb_err {
 	char msg[768];
 };
 
+/* format msg into err; returns -1, for "return gb_err_set(err, ...)" */
+int gb_err_set(struct gb_err *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
 const struct gb_conf_key *gb_conf_key_find(const char *name);
 /* env name of a key, "GB_VRAM_LIMIT" */
 char *gb_conf_env_name(const struct gb_conf_key *k, char *buf, size_t n);

@@ -8,9 +8,14 @@ decode reads host memory in place below the link's rate for some shapes.
   gb-run --vram-limit 1G --kv-reserve 0 --host-limit 24G python3 bench/llm/shapes.py
 """
 import json
+import os
+import sys
 import time
 
 import torch
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from worker import status  # noqa: E402  (this process's status file)
 
 SHAPES = {
     # name: (out, in), as nn.Linear's weight
@@ -25,17 +30,6 @@ SHAPES = {
     "14b down 5120x13824": (5120, 13824),
     "14b lm_head 128256x5120": (128256, 5120),
 }
-
-
-def status():
-    """This process's GreenBoost status file, as a dict (empty without one)."""
-    import os
-    d = os.environ.get("GB_RUN_DIR", "/run/greenboost")
-    try:
-        with open(f"{d}/{os.getpid()}.status") as f:
-            return dict(line.rstrip("\n").split("\t", 1) for line in f if "\t" in line)
-    except OSError:
-        return {}
 
 
 def timed(fn, reps=6):

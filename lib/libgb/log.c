@@ -107,3 +107,13 @@ void gb_die_usage(const char *fmt, ...)
 	va_end(ap);
 	exit(GB_EXIT_USAGE);
 }
+
+int gb_err_set(struct gb_err *err, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
+	va_end(ap);
+	return -1;
+}

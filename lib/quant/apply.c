@@ -25,16 +25,6 @@
 
 #define CHUNK_BYTES (8u << 20) /* of input, per job */
 
-static int fail(struct gb_err *err, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
-	va_end(ap);
-	return -1;
-}
-
 static void put_u32(uint8_t *p, uint32_t v)
 {
 	p[0] = v;
@@ -52,7 +42,7 @@ int gq_out_kvs(const struct gguf *g, uint32_t ftype, uint8_t store[8],
 	uint64_t n = 0;
 
 	if (!kv)
-		return fail(err, "out of memory");
+		return gb_err_set(err, "out of memory");
 	put_u32(store, ftype);
 	put_u32(store + 4, GQ_QNT_VERSION);
 	for (uint64_t i = 0; i < g->n_kv; i++) {
@@ -285,13 +275,13 @@ static int open_tmp(const char *out, struct gb_err *err)
 	int fd;
 
 	if (strlen(out) >= sizeof(dir) - 32)
-		return fail(err, "%s: name too long", out);
+		return gb_err_set(err, "%s: name too long", out);
 	strcpy(dir, out);
 	strcpy(base, out);
 	snprintf(tmp_path, sizeof(tmp_path), "%s/.%s.gb-quant-XXXXXX", dirname(dir), basename(base));
 	fd = mkostemp(tmp_path, O_CLOEXEC);
 	if (fd < 0)
-		return fail(err, "unable to create a file beside %s: %s", out, strerror(errno));
+		return gb_err_set(err, "unable to create a file beside %s: %s", out, strerror(errno));
 	tmp_live = 1;
 	/* an OUT being replaced keeps its mode; a new one gets the umask's */
 	if (stat(out, &st) == 0) {
@@ -302,7 +292,7 @@ static int open_tmp(const char *out, struct gb_err *err)
 		mode = 0666 & ~mask;
 	}
 	if (fchmod(fd, mode) < 0) {
-		fail(err, "unable to set the mode of %s: %s", tmp_path, strerror(errno));
+		gb_err_set(err, "unable to set the mode of %s: %s", tmp_path, strerror(errno));
 		unlink(tmp_path);
 		tmp_live = 0;
 		close(fd);
@@ -326,7 +316,7 @@ int gq_apply(const struct gq_plan *p, const char *out, int threads,
 	char dir[4096];
 
 	if (!ot || !data_off) {
-		fail(err, "out of memory");
+		gb_err_set(err, "out of memory");
 		goto out;
 	}
 	if (gq_out_kvs(g, gq_plan_ftype(p), store, &kv, &nkv, err) < 0)
@@ -347,7 +337,7 @@ int gq_apply(const struct gq_plan *p, const char *out, int threads,
 		data_off[i] = hdr_len + ot[i].offset;
 	w.data_off = data_off;
 	if (make_jobs(&w) < 0) {
-		fail(err, "out of memory");
+		gb_err_set(err, "out of memory");
 		goto out;
 	}
 
@@ -361,11 +351,11 @@ int gq_apply(const struct gq_plan *p, const char *out, int threads,
 	if (rc == EOPNOTSUPP || rc == EINVAL)
 		rc = ftruncate(fd, fsize) < 0 ? errno : 0;
 	if (rc) {
-		fail(err, "unable to make room for %s (%" PRIu64 " bytes): %s", out, fsize, strerror(rc));
+		gb_err_set(err, "unable to make room for %s (%" PRIu64 " bytes): %s", out, fsize, strerror(rc));
 		goto out_unlink;
 	}
 	if (write_all(fd, hdr, hdr_len, 0) < 0) {
-		fail(err, "unable to write %s: %s", out, strerror(errno));
+		gb_err_set(err, "unable to write %s: %s", out, strerror(errno));
 		goto out_unlink;
 	}
 	w.fd = fd;
@@ -406,11 +396,11 @@ int gq_apply(const struct gq_plan *p, const char *out, int threads,
 	for (int i = 0; i < started; i++)
 		pthread_join(tid[i], NULL);
 	if (w.oom) {
-		fail(err, "out of memory writing %s", out);
+		gb_err_set(err, "out of memory writing %s", out);
 		goto out_unlink;
 	}
 	if (w.err_no) {
-		fail(err, "unable to write %s: %s", out, strerror(w.err_no));
+		gb_err_set(err, "unable to write %s: %s", out, strerror(w.err_no));
 		goto out_unlink;
 	}
 	if (progress) {
@@ -418,11 +408,11 @@ int gq_apply(const struct gq_plan *p, const char *out, int threads,
 		progress(&pr);
 	}
 	if (fsync(fd) < 0) {
-		fail(err, "unable to write %s: %s", out, strerror(errno));
+		gb_err_set(err, "unable to write %s: %s", out, strerror(errno));
 		goto out_unlink;
 	}
 	if (rename(tmp_path, out) < 0) {
-		fail(err, "unable to rename %s to %s: %s", tmp_path, out, strerror(errno));
+		gb_err_set(err, "unable to rename %s to %s: %s", tmp_path, out, strerror(errno));
 		goto out_unlink;
 	}
 	tmp_live = 0;

@@ -62,17 +62,6 @@ static inline uint64_t le64(const uint8_t *p)
 	return (uint64_t)le32(p) | (uint64_t)le32(p + 4) << 32;
 }
 
-static int fail(struct gb_err *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static int fail(struct gb_err *err, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
-	va_end(ap);
-	return -1;
-}
-
 /*
  * Names come from the file: control bytes would break the one-line
  * message, and a 64 KiB key would fill it.  Shared with gguf_write.c.
@@ -235,7 +224,7 @@ static int need(struct cur *c, uint64_t n, const char *what)
 {
 	if (c->size - c->off >= n)
 		return 0;
-	return fail(c->err, "%s: truncated: %s at offset %" PRIu64 " needs %" PRIu64 " bytes, %" PRIu64 " left",
+	return gb_err_set(c->err, "%s: truncated: %s at offset %" PRIu64 " needs %" PRIu64 " bytes, %" PRIu64 " left",
 		    c->ctx, what, c->off, n, c->size - c->off);
 }
 
@@ -267,14 +256,14 @@ static int rdname(struct cur *c, int is_key, char **out)
 	if (rd64(c, &len, is_key ? "the key length" : "the name length") < 0)
 		return -1;
 	if (len > c->size - c->off)
-		return fail(c->err, "%s: truncated: a %s of %" PRIu64 " bytes at offset %" PRIu64 ", %" PRIu64 " left",
+		return gb_err_set(c->err, "%s: truncated: a %s of %" PRIu64 " bytes at offset %" PRIu64 ", %" PRIu64 " left",
 			    c->ctx, is_key ? "key" : "name", len, c->off, c->size - c->off);
 	if (gguf__name_check(c->p + c->off, len, is_key, &why) < 0)
-		return fail(c->err, "%s: %s%s%s", c->ctx, why, len ? ": " : "",
+		return gb_err_set(c->err, "%s: %s%s%s", c->ctx, why, len ? ": " : "",
 			    gguf__show(c->p + c->off, len, show, sizeof(show)));
 	*out = malloc(len + 1);
 	if (!*out)
-		return fail(c->err, "%s: out of memory", c->ctx);
+		return gb_err_set(c->err, "%s: out of memory", c->ctx);
 	memcpy(*out, c->p + c->off, len);
 	(*out)[len] = 0;
 	c->off += len;
@@ -291,7 +280,7 @@ static int grow(void **v, uint64_t *cap, uint64_t n, size_t sz, struct gb_err *e
 		return 0;
 	nc = *cap ? *cap * 2 : 16;
 	if (nc > SIZE_MAX / sz || !(t = realloc(*v, nc * sz)))
-		return fail(err, "out of memory");
+		return gb_err_set(err, "out of memory");
 	*v = t;
 	*cap = nc;
 	return 0;
@@ -337,7 +326,7 @@ static int parse_kv(struct cur *c, uint64_t i, struct gguf_kv *kv)
 	if (rd32(c, &kv->type, "the value type") < 0)
 		return -1;
 	if (value_len(kv->type, c->p + c->off, c->size - c->off, c->off, 0, &used, why, sizeof(why)) < 0)
-		return fail(c->err, "%s: %s", c->ctx, why);
+		return gb_err_set(c->err, "%s: %s", c->ctx, why);
 	kv->raw = c->p + c->off;
 	kv->raw_len = used;
 	if (kv->type == GGUF_T_ARRAY) {
@@ -362,7 +351,7 @@ static int parse_tensor(struct cur *c, uint64_t i, uint64_t align, struct gguf_t
 	if (rd32(c, &t->ndim, "n_dims") < 0)
 		return -1;
 	if (t->ndim < 1 || t->ndim > GGUF_MAX_DIMS)
-		return fail(c->err, "%s: n_dims %" PRIu32 " is not in 1..%d", c->ctx, t->ndim, GGUF_MAX_DIMS);
+		return gb_err_set(c->err, "%s: n_dims %" PRIu32 " is not in 1..%d", c->ctx, t->ndim, GGUF_MAX_DIMS);
 	t->nelem = 1;
 	for (d = 0; d < GGUF_MAX_DIMS; d++) {
 		t->ne[d] = 1;
@@ -371,26 +360,26 @@ static int parse_tensor(struct cur *c, uint64_t i, uint64_t align, struct gguf_t
 		if (rd64(c, &t->ne[d], "a dimension") < 0)
 			return -1;
 		if (!t->ne[d])
-			return fail(c->err, "%s: ne[%" PRIu32 "] is 0", c->ctx, d);
+			return gb_err_set(c->err, "%s: ne[%" PRIu32 "] is 0", c->ctx, d);
 		/* ggml counts elements in int64_t, and so do the quantizers */
 		if (__builtin_mul_overflow(t->nelem, t->ne[d], &t->nelem) || t->nelem > INT64_MAX)
-			return fail(c->err, "%s: the element count overflows at ne[%" PRIu32 "] = %" PRIu64,
+			return gb_err_set(c->err, "%s: the element count overflows at ne[%" PRIu32 "] = %" PRIu64,
 				    c->ctx, d, t->ne[d]);
 	}
 	if (rd32(c, &t->type, "the type") < 0)
 		return -1;
 	ti = gq_type(t->type);
 	if (!ti)
-		return fail(c->err, "%s: unknown type %" PRIu32, c->ctx, t->type);
+		return gb_err_set(c->err, "%s: unknown type %" PRIu32, c->ctx, t->type);
 	if (t->ne[0] % ti->blck)
-		return fail(c->err, "%s: ne[0] %" PRIu64 " is not a multiple of %s's block of %" PRIu32,
+		return gb_err_set(c->err, "%s: ne[0] %" PRIu64 " is not a multiple of %s's block of %" PRIu32,
 			    c->ctx, t->ne[0], ti->name, ti->blck);
 	if (gq_nbytes(t->type, t->nelem, &t->nbytes) < 0)
-		return fail(c->err, "%s: the size of %" PRIu64 " %s elements overflows", c->ctx, t->nelem, ti->name);
+		return gb_err_set(c->err, "%s: the size of %" PRIu64 " %s elements overflows", c->ctx, t->nelem, ti->name);
 	if (rd64(c, &t->offset, "the data offset") < 0)
 		return -1;
 	if (t->offset % align)
-		return fail(c->err, "%s: offset %" PRIu64 " is not a multiple of the alignment %" PRIu64,
+		return gb_err_set(c->err, "%s: offset %" PRIu64 " is not a multiple of the alignment %" PRIu64,
 			    c->ctx, t->offset, align);
 	return 0;
 }
@@ -421,10 +410,10 @@ static int find_alignment(struct gguf *g, struct gb_err *err)
 		return 0;
 	/* ggml reads it as a u32 and nothing else */
 	if (kv->type != GGUF_T_U32)
-		return fail(err, "general.alignment is of type %s, not u32", gguf_vtype_name(kv->type));
+		return gb_err_set(err, "general.alignment is of type %s, not u32", gguf_vtype_name(kv->type));
 	a = le32(kv->raw);
 	if (!a || (a & (a - 1)))
-		return fail(err, "general.alignment %" PRIu32 " is not a power of two", a);
+		return gb_err_set(err, "general.alignment %" PRIu32 " is not a power of two", a);
 	g->alignment = a;
 	return 0;
 }
@@ -439,13 +428,13 @@ static int check_unique_keys(struct gguf *g, struct gb_err *err)
 		return 0;
 	ix = malloc(g->n_kv * sizeof(*ix));
 	if (!ix)
-		return fail(err, "out of memory");
+		return gb_err_set(err, "out of memory");
 	for (i = 0; i < g->n_kv; i++)
 		ix[i] = &g->kv[i];
 	qsort(ix, g->n_kv, sizeof(*ix), cmp_key);
 	for (i = 1; i < g->n_kv; i++)
 		if (!strcmp(ix[i - 1]->key, ix[i]->key)) {
-			fail(err, "kv %td (%s): duplicate key, also kv %td", ix[i] - g->kv,
+			gb_err_set(err, "kv %td (%s): duplicate key, also kv %td", ix[i] - g->kv,
 			     gguf__show(ix[i]->key, strlen(ix[i]->key), show, sizeof(show)), ix[i - 1] - g->kv);
 			free(ix);
 			return -1;
@@ -468,7 +457,7 @@ static int check_tensors(struct gguf *g, struct gb_err *err)
 		struct gguf_tensor *t = &g->tensor[i];
 
 		if (t->offset > avail || t->nbytes > avail - t->offset)
-			return fail(err, "tensor %" PRIu64 " (%s): %" PRIu64 " bytes at offset %" PRIu64
+			return gb_err_set(err, "tensor %" PRIu64 " (%s): %" PRIu64 " bytes at offset %" PRIu64
 				    " run past the end of the file (data section of %" PRIu64 " bytes at %" PRIu64 ")",
 				    i, gguf__show(t->name, strlen(t->name), s1, sizeof(s1)), t->nbytes, t->offset,
 				    avail, g->data_off);
@@ -478,13 +467,13 @@ static int check_tensors(struct gguf *g, struct gb_err *err)
 		return 0;
 	ix = malloc(g->n_tensors * sizeof(*ix));
 	if (!ix)
-		return fail(err, "out of memory");
+		return gb_err_set(err, "out of memory");
 	for (i = 0; i < g->n_tensors; i++)
 		ix[i] = &g->tensor[i];
 	qsort(ix, g->n_tensors, sizeof(*ix), cmp_name);
 	for (i = 1; i < g->n_tensors; i++)
 		if (!strcmp(ix[i - 1]->name, ix[i]->name)) {
-			fail(err, "tensor %td (%s): duplicate name, also tensor %td", ix[i] - g->tensor,
+			gb_err_set(err, "tensor %td (%s): duplicate name, also tensor %td", ix[i] - g->tensor,
 			     gguf__show(ix[i]->name, strlen(ix[i]->name), s1, sizeof(s1)), ix[i - 1] - g->tensor);
 			goto out;
 		}
@@ -493,7 +482,7 @@ static int check_tensors(struct gguf *g, struct gb_err *err)
 		const struct gguf_tensor *a = ix[i - 1], *b = ix[i];
 
 		if (a->offset + a->nbytes > b->offset) {
-			fail(err, "tensor %td (%s) at offset %" PRIu64 " overlaps tensor %td (%s) at offset %"
+			gb_err_set(err, "tensor %td (%s) at offset %" PRIu64 " overlaps tensor %td (%s) at offset %"
 			     PRIu64 " (%" PRIu64 " bytes)",
 			     b - g->tensor, gguf__show(b->name, strlen(b->name), s1, sizeof(s1)), b->offset,
 			     a - g->tensor, gguf__show(a->name, strlen(a->name), s2, sizeof(s2)), a->offset,
@@ -519,29 +508,29 @@ int gguf_parse(struct gguf *g, const void *buf, size_t size, struct gb_err *err)
 	g->size = size;
 	snprintf(c.ctx, sizeof(c.ctx), "header");
 	if (!size)
-		return fail(err, "empty, not a GGUF file");
+		return gb_err_set(err, "empty, not a GGUF file");
 	if (size < 4 || memcmp(buf, GGUF_MAGIC, 4)) {
 		if (size >= 4 || memcmp(buf, GGUF_MAGIC, size))
-			return fail(err, "not a GGUF file: it starts with '%s', not 'GGUF'",
+			return gb_err_set(err, "not a GGUF file: it starts with '%s', not 'GGUF'",
 				    gguf__show(buf, size < 4 ? size : 4, show, sizeof(show)));
-		return fail(err, "truncated: %zu bytes, a GGUF header takes 24", size);
+		return gb_err_set(err, "truncated: %zu bytes, a GGUF header takes 24", size);
 	}
 	c.off = 4;
 	if (rd32(&c, &ver, "the version") < 0)
 		return -1;
 	if (ver == 1)
-		return fail(err, "GGUF version 1 is not supported (only 2 and 3): convert the file again with a newer llama.cpp");
+		return gb_err_set(err, "GGUF version 1 is not supported (only 2 and 3): convert the file again with a newer llama.cpp");
 	if (ver && !(ver & 0xffff))
-		return fail(err, "GGUF version 0x%08" PRIx32 ": a big-endian file? only little-endian files are read", ver);
+		return gb_err_set(err, "GGUF version 0x%08" PRIx32 ": a big-endian file? only little-endian files are read", ver);
 	if (ver != 2 && ver != 3)
-		return fail(err, "unsupported GGUF version %" PRIu32 " (only 2 and 3)", ver);
+		return gb_err_set(err, "unsupported GGUF version %" PRIu32 " (only 2 and 3)", ver);
 	if (rd64(&c, &nt, "n_tensors") < 0 || rd64(&c, &nkv, "n_kv") < 0)
 		return -1;
 	g->version = ver;
 	/* a clear message now rather than "truncated" at entry 40 million */
 	room = size - c.off;
 	if (nkv > room / KV_MIN || nt > room / TI_MIN || nkv * KV_MIN > room - nt * TI_MIN)
-		return fail(err, "n_kv %" PRIu64 " and n_tensors %" PRIu64 " cannot fit in a file of %zu bytes",
+		return gb_err_set(err, "n_kv %" PRIu64 " and n_tensors %" PRIu64 " cannot fit in a file of %zu bytes",
 			    nkv, nt, size);
 
 	for (i = 0, cap = 0; i < nkv; i++) {
@@ -590,24 +579,24 @@ int gguf_open(struct gguf *g, const char *path, struct gb_err *err)
 	 * instead of hanging the open */
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
 	if (fd < 0)
-		return fail(err, "%s: %s", path, strerror(errno));
+		return gb_err_set(err, "%s: %s", path, strerror(errno));
 	if (fstat(fd, &st) < 0) {
 		int en = errno;
 
 		close(fd);
-		return fail(err, "%s: %s", path, strerror(en));
+		return gb_err_set(err, "%s: %s", path, strerror(en));
 	}
 	if (S_ISDIR(st.st_mode) || !S_ISREG(st.st_mode)) {
 		close(fd);
-		return fail(err, "%s: %s", path, S_ISDIR(st.st_mode) ? "is a directory" : "not a regular file");
+		return gb_err_set(err, "%s: %s", path, S_ISDIR(st.st_mode) ? "is a directory" : "not a regular file");
 	}
 	if (!st.st_size) {
 		close(fd);
-		return fail(err, "%s: empty file, not a GGUF model", path);
+		return gb_err_set(err, "%s: empty file, not a GGUF model", path);
 	}
 	if ((uint64_t)st.st_size > SIZE_MAX) {
 		close(fd);
-		return fail(err, "%s: too large to map", path);
+		return gb_err_set(err, "%s: too large to map", path);
 	}
 	/* MAP_PRIVATE, read-only: nothing we do reaches the file.  A file
 	 * truncated by someone else while mapped still faults (SIGBUS);
@@ -617,12 +606,12 @@ int gguf_open(struct gguf *g, const char *path, struct gb_err *err)
 		int en = errno;
 
 		close(fd);
-		return fail(err, "%s: mmap: %s", path, strerror(en));
+		return gb_err_set(err, "%s: mmap: %s", path, strerror(en));
 	}
 	close(fd);
 	if (gguf_parse(g, p, (size_t)st.st_size, &e) < 0) {
 		munmap(p, (size_t)st.st_size);
-		return fail(err, "%s: %s", path, e.msg);
+		return gb_err_set(err, "%s: %s", path, e.msg);
 	}
 	g->mapped = 1;
 	return 0;

@@ -14,17 +14,6 @@
 #include "quant.h"
 #include "gguf_int.h"
 
-static int fail(struct gb_err *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static int fail(struct gb_err *err, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
-	va_end(ap);
-	return -1;
-}
-
 static inline void put32(uint8_t **p, uint32_t v)
 {
 	for (int i = 0; i < 4; i++)
@@ -102,33 +91,33 @@ static int check_kv(const struct gguf_out_kv *kv, uint64_t i, uint64_t alignment
 	uint64_t klen, used;
 
 	if (!kv->key)
-		return fail(err, "kv %" PRIu64 ": no key", i);
+		return gb_err_set(err, "kv %" PRIu64 ": no key", i);
 	klen = strlen(kv->key);
 	if (gguf__name_check(kv->key, klen, 1, &w) < 0)
-		return fail(err, "kv %" PRIu64 ": %s", i, w);
+		return gb_err_set(err, "kv %" PRIu64 ": %s", i, w);
 	gguf__show(kv->key, klen, show, sizeof(show));
 	if (!kv->raw)
-		return fail(err, "kv %" PRIu64 " (%s): no value", i, show);
+		return gb_err_set(err, "kv %" PRIu64 " (%s): no value", i, show);
 	if (gguf__value_len(kv->type, kv->raw, kv->raw_len, 0, &used, why, sizeof(why)) < 0)
-		return fail(err, "kv %" PRIu64 " (%s): %s", i, show, why);
+		return gb_err_set(err, "kv %" PRIu64 " (%s): %s", i, show, why);
 	if (used != kv->raw_len)
-		return fail(err, "kv %" PRIu64 " (%s): the %s value is %" PRIu64 " bytes, raw_len says %" PRIu64,
+		return gb_err_set(err, "kv %" PRIu64 " (%s): the %s value is %" PRIu64 " bytes, raw_len says %" PRIu64,
 			    i, show, gguf_vtype_name(kv->type), used, kv->raw_len);
 	if (!strcmp(kv->key, "general.alignment")) {
 		const uint8_t *p = kv->raw;
 		uint32_t a;
 
 		if (kv->type != GGUF_T_U32)
-			return fail(err, "general.alignment is of type %s, not u32", gguf_vtype_name(kv->type));
+			return gb_err_set(err, "general.alignment is of type %s, not u32", gguf_vtype_name(kv->type));
 		a = (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
 		if (a != alignment)
-			return fail(err, "general.alignment is %" PRIu32 " but the header is laid out for %" PRIu64,
+			return gb_err_set(err, "general.alignment is %" PRIu32 " but the header is laid out for %" PRIu64,
 				    a, alignment);
 		*has_align = 1;
 	}
 	/* key length, key, type, value */
 	if (add(len, 8) < 0 || add(len, klen) < 0 || add(len, 4) < 0 || add(len, kv->raw_len) < 0)
-		return fail(err, "kv %" PRIu64 " (%s): the header size overflows", i, show);
+		return gb_err_set(err, "kv %" PRIu64 " (%s): the header size overflows", i, show);
 	return 0;
 }
 
@@ -142,42 +131,42 @@ static int check_tensor(struct gguf_out_tensor *t, uint64_t i, uint64_t alignmen
 	uint32_t d;
 
 	if (!t->name)
-		return fail(err, "tensor %" PRIu64 ": no name", i);
+		return gb_err_set(err, "tensor %" PRIu64 ": no name", i);
 	nlen = strlen(t->name);
 	if (gguf__name_check(t->name, nlen, 0, &w) < 0)
-		return fail(err, "tensor %" PRIu64 ": %s", i, w);
+		return gb_err_set(err, "tensor %" PRIu64 ": %s", i, w);
 	gguf__show(t->name, nlen, show, sizeof(show));
 	if (t->ndim < 1 || t->ndim > GGUF_MAX_DIMS)
-		return fail(err, "tensor %" PRIu64 " (%s): n_dims %" PRIu32 " is not in 1..%d",
+		return gb_err_set(err, "tensor %" PRIu64 " (%s): n_dims %" PRIu32 " is not in 1..%d",
 			    i, show, t->ndim, GGUF_MAX_DIMS);
 	for (d = 0; d < t->ndim; d++) {
 		if (!t->ne[d])
-			return fail(err, "tensor %" PRIu64 " (%s): ne[%" PRIu32 "] is 0", i, show, d);
+			return gb_err_set(err, "tensor %" PRIu64 " (%s): ne[%" PRIu32 "] is 0", i, show, d);
 		if (__builtin_mul_overflow(nelem, t->ne[d], &nelem) || nelem > INT64_MAX)
-			return fail(err, "tensor %" PRIu64 " (%s): the element count overflows at ne[%" PRIu32 "]",
+			return gb_err_set(err, "tensor %" PRIu64 " (%s): the element count overflows at ne[%" PRIu32 "]",
 				    i, show, d);
 	}
 	ti = gq_type(t->type);
 	if (!ti)
-		return fail(err, "tensor %" PRIu64 " (%s): unknown type %" PRIu32, i, show, t->type);
+		return gb_err_set(err, "tensor %" PRIu64 " (%s): unknown type %" PRIu32, i, show, t->type);
 	if (t->ne[0] % ti->blck)
-		return fail(err, "tensor %" PRIu64 " (%s): ne[0] %" PRIu64 " is not a multiple of %s's block of %" PRIu32,
+		return gb_err_set(err, "tensor %" PRIu64 " (%s): ne[0] %" PRIu64 " is not a multiple of %s's block of %" PRIu32,
 			    i, show, t->ne[0], ti->name, ti->blck);
 	if (gq_nbytes(t->type, nelem, &nb) < 0)
-		return fail(err, "tensor %" PRIu64 " (%s): the size overflows", i, show);
+		return gb_err_set(err, "tensor %" PRIu64 " (%s): the size overflows", i, show);
 	/* the reader computes the size from the shape; a file whose data
 	 * disagrees with its header would read back as something else */
 	if (nb != t->nbytes)
-		return fail(err, "tensor %" PRIu64 " (%s): nbytes %" PRIu64 ", but %" PRIu64 " %s elements take %" PRIu64,
+		return gb_err_set(err, "tensor %" PRIu64 " (%s): nbytes %" PRIu64 ", but %" PRIu64 " %s elements take %" PRIu64,
 			    i, show, t->nbytes, nelem, ti->name, nb);
 	if (align_up(data, alignment) < 0)
-		return fail(err, "tensor %" PRIu64 " (%s): the data size overflows", i, show);
+		return gb_err_set(err, "tensor %" PRIu64 " (%s): the data size overflows", i, show);
 	t->offset = *data;
 	if (add(data, nb) < 0)
-		return fail(err, "tensor %" PRIu64 " (%s): the data size overflows", i, show);
+		return gb_err_set(err, "tensor %" PRIu64 " (%s): the data size overflows", i, show);
 	/* name length, name, n_dims, ne[], type, offset */
 	if (add(len, 8) < 0 || add(len, nlen) < 0 || add(len, 4 + 8 * (uint64_t)t->ndim + 4 + 8) < 0)
-		return fail(err, "tensor %" PRIu64 " (%s): the header size overflows", i, show);
+		return gb_err_set(err, "tensor %" PRIu64 " (%s): the header size overflows", i, show);
 	return 0;
 }
 
@@ -195,15 +184,15 @@ int gguf_build_header(const struct gguf_out_kv *kv, uint64_t nkv,
 	*hdr = NULL;
 	/* it is written as a u32 */
 	if (!alignment || (alignment & (alignment - 1)) || alignment > (1ULL << 31))
-		return fail(err, "alignment %" PRIu64 " is not a power of two up to 2^31", alignment);
+		return gb_err_set(err, "alignment %" PRIu64 " is not a power of two up to 2^31", alignment);
 	if ((nkv && !kv) || (nt && !t))
-		return fail(err, "no key/value or tensor table");
+		return gb_err_set(err, "no key/value or tensor table");
 	for (i = 0; i < nkv; i++)
 		if (check_kv(&kv[i], i, alignment, &has_align, &len, err) < 0)
 			return -1;
 	/* a reader would assume the default and find every tensor misplaced */
 	if (!has_align && alignment != GGUF_DEFAULT_ALIGNMENT)
-		return fail(err, "alignment %" PRIu64 " is not the default %d but there is no general.alignment key",
+		return gb_err_set(err, "alignment %" PRIu64 " is not the default %d but there is no general.alignment key",
 			    alignment, GGUF_DEFAULT_ALIGNMENT);
 	for (i = 0; i < nt; i++)
 		if (check_tensor(&t[i], i, alignment, &len, &data, err) < 0)
@@ -212,13 +201,13 @@ int gguf_build_header(const struct gguf_out_kv *kv, uint64_t nkv,
 	/* unique keys and names, through one table for both */
 	i = nkv > nt ? nkv : nt;
 	if (i > SIZE_MAX / sizeof(*names) || !(names = malloc((i ? i : 1) * sizeof(*names))))
-		return fail(err, "out of memory");
+		return gb_err_set(err, "out of memory");
 	for (i = 0; i < nkv; i++)
 		names[i] = kv[i].key;
 	r = find_dup(names, nkv, &first, &dup);
 	if (r > 0) {
 		free(names);
-		return fail(err, "kv %" PRIu64 " (%s): duplicate key, also kv %" PRIu64, dup,
+		return gb_err_set(err, "kv %" PRIu64 " (%s): duplicate key, also kv %" PRIu64, dup,
 			    gguf__show(kv[dup].key, strlen(kv[dup].key), show, sizeof(show)), first);
 	}
 	if (r == 0) {
@@ -228,20 +217,20 @@ int gguf_build_header(const struct gguf_out_kv *kv, uint64_t nkv,
 	}
 	free(names);
 	if (r < 0)
-		return fail(err, "out of memory");
+		return gb_err_set(err, "out of memory");
 	if (r > 0)
-		return fail(err, "tensor %" PRIu64 " (%s): duplicate name, also tensor %" PRIu64, dup,
+		return gb_err_set(err, "tensor %" PRIu64 " (%s): duplicate name, also tensor %" PRIu64, dup,
 			    gguf__show(t[dup].name, strlen(t[dup].name), show, sizeof(show)), first);
 
 	hl = len;
 	if (align_up(&hl, alignment) < 0 || align_up(&data, alignment) < 0 ||
 	    __builtin_add_overflow(hl, data, &fs))
-		return fail(err, "the file size overflows");
+		return gb_err_set(err, "the file size overflows");
 	if (hl > SIZE_MAX)
-		return fail(err, "a header of %" PRIu64 " bytes is too large", hl);
+		return gb_err_set(err, "a header of %" PRIu64 " bytes is too large", hl);
 	h = calloc(1, (size_t)hl);
 	if (!h)
-		return fail(err, "out of memory for a header of %" PRIu64 " bytes", hl);
+		return gb_err_set(err, "out of memory for a header of %" PRIu64 " bytes", hl);
 
 	p = h;
 	putb(&p, GGUF_MAGIC, 4);

@@ -15,16 +15,6 @@
 #include "quant.h"
 #include "plan.h"
 
-static int fail(struct gb_err *err, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
-	va_end(ap);
-	return -1;
-}
-
 static int ends_with(const char *s, const char *tail)
 {
 	size_t a = strlen(s), b = strlen(tail);
@@ -119,7 +109,7 @@ int gq_plan_init(struct gq_plan *p, const struct gguf *g, int allow_requant, str
 	p->n = g->n_tensors;
 	p->item = calloc(p->n ? p->n : 1, sizeof(*p->item));
 	if (!p->item)
-		return fail(err, "out of memory");
+		return gb_err_set(err, "out of memory");
 	for (uint64_t i = 0; i < p->n; i++) {
 		struct gq_item *it = &p->item[i];
 		const struct gguf_tensor *t = &g->tensor[i];
@@ -135,14 +125,14 @@ int gq_plan_init(struct gq_plan *p, const struct gguf *g, int allow_requant, str
 		add_choice(it, t->type, g->alignment);
 		if (it->nchoice != 1) {
 			gq_plan_free(p);
-			return fail(err, "tensor %s: %" PRIu64 " elements of %s do not make whole blocks",
+			return gb_err_set(err, "tensor %s: %" PRIu64 " elements of %s do not make whole blocks",
 				    t->name, t->nelem, ti ? ti->name : "an unknown type");
 		}
 		if ((it->fixed = kept_by_rule(t)))
 			continue;
 		if (ti->quantized && !allow_requant) {
 			gq_plan_free(p);
-			return fail(err, "tensor %s is already %s: gb-quant quantizes f32, f16 and bf16 "
+			return gb_err_set(err, "tensor %s is already %s: gb-quant quantizes f32, f16 and bf16 "
 				    "weights (--allow-requantize to quantize it again, losing more)",
 				    t->name, ti->name);
 		}
@@ -173,7 +163,7 @@ int gq_plan_init(struct gq_plan *p, const struct gguf *g, int allow_requant, str
 	if (!ot) {
 		free(kv);
 		gq_plan_free(p);
-		return fail(err, "out of memory");
+		return gb_err_set(err, "out of memory");
 	}
 	for (uint64_t i = 0; i < p->n; i++) {
 		ot[i].name = g->tensor[i].name;
@@ -302,7 +292,7 @@ int gq_plan_measure(struct gq_plan *p, int threads, struct gb_err *err)
 	for (int i = 0; i < started; i++)
 		pthread_join(tid[i], NULL);
 	if (m.failed)
-		return fail(err, "out of memory measuring the quantization error");
+		return gb_err_set(err, "out of memory measuring the quantization error");
 	/* NaN or inf among the weights sampled: quantizing would spread them
 	 * over whole blocks; such a tensor is kept as it is */
 	for (uint64_t i = 0; i < p->n; i++) {
@@ -405,7 +395,7 @@ int gq_plan_solve(struct gq_plan *p, uint64_t budget, struct gb_err *err)
 
 		for (int k = 0; k < it->nchoice; k++)
 			if (it->choice[k].err < 0)
-				return fail(err, "tensor %s: the error of %s was not measured", it->t->name,
+				return gb_err_set(err, "tensor %s: the error of %s was not measured", it->t->name,
 					    gq_type(it->choice[k].type)->name);
 		it->pick = 0;
 	}
@@ -415,7 +405,7 @@ int gq_plan_solve(struct gq_plan *p, uint64_t budget, struct gb_err *err)
 	if (base > budget) {
 		char a[32], b[32];
 
-		return fail(err, "a budget of %s (%" PRIu64 " bytes) is too small: the smallest this "
+		return gb_err_set(err, "a budget of %s (%" PRIu64 " bytes) is too small: the smallest this "
 			    "model can be is %s (%" PRIu64 " bytes)", gb_size_str(budget, a, sizeof(a)), budget,
 			    gb_size_human(base, b, sizeof(b)), base);
 	}
@@ -501,7 +491,7 @@ int gq_plan_solve(struct gq_plan *p, uint64_t budget, struct gb_err *err)
 	ret = 0;
 	goto out;
 oom:
-	fail(err, "out of memory planning %" PRIu64 " tensors", p->n);
+	gb_err_set(err, "out of memory planning %" PRIu64 " tensors", p->n);
 out:
 	free(var);
 	free(units);

@@ -12,16 +12,6 @@
 #include "quant.h"
 #include "plan.h"
 
-static int fail(struct gb_err *err, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
-	va_end(ap);
-	return -1;
-}
-
 static void shape(const struct gguf_tensor *t, char *buf, size_t n)
 {
 	size_t o = 0;
@@ -150,7 +140,7 @@ int gq_plan_parse(struct gq_plan *p, const char *text, size_t len, const char *n
 	int ret = -1;
 
 	if (!seen)
-		return fail(err, "out of memory");
+		return gb_err_set(err, "out of memory");
 	while (pos < len) {
 		const char *nl = memchr(text + pos, '\n', len - pos);
 		size_t n = nl ? (size_t)(nl - text - pos) : len - pos;
@@ -160,14 +150,14 @@ int gq_plan_parse(struct gq_plan *p, const char *text, size_t len, const char *n
 
 		lineno++;
 		if (n >= sizeof(line)) {
-			fail(err, "%s:%u: line longer than %zu bytes", name, lineno, sizeof(line) - 1);
+			gb_err_set(err, "%s:%u: line longer than %zu bytes", name, lineno, sizeof(line) - 1);
 			goto out;
 		}
 		memcpy(line, text + pos, n);
 		line[n] = 0;
 		pos += n + 1;
 		if (strlen(line) != n) {
-			fail(err, "%s:%u: a NUL byte in the line", name, lineno);
+			gb_err_set(err, "%s:%u: a NUL byte in the line", name, lineno);
 			goto out;
 		}
 		if (n && line[n - 1] == '\r')
@@ -176,7 +166,7 @@ int gq_plan_parse(struct gq_plan *p, const char *text, size_t len, const char *n
 		if (!tname || *tname == '#')
 			continue;
 		if (unescape(tname) < 0) {
-			fail(err, "%s:%u: a bad \\x escape in the tensor name", name, lineno);
+			gb_err_set(err, "%s:%u: a bad \\x escape in the tensor name", name, lineno);
 			goto out;
 		}
 		esc(tname, shown, sizeof(shown));
@@ -185,24 +175,24 @@ int gq_plan_parse(struct gq_plan *p, const char *text, size_t len, const char *n
 			if ((unsigned char)*c < ' ' || *c == 0x7f)
 				*c = '?'; /* only ever shown in a message */
 		if (!tyname) {
-			fail(err, "%s:%u: %s: no type (a line is: TENSOR TYPE ...)", name, lineno, shown);
+			gb_err_set(err, "%s:%u: %s: no type (a line is: TENSOR TYPE ...)", name, lineno, shown);
 			goto out;
 		}
 		for (i = 0; i < p->n; i++)
 			if (!strcmp(p->item[i].t->name, tname))
 				break;
 		if (i == p->n) {
-			fail(err, "%s:%u: the model has no tensor %s", name, lineno, shown);
+			gb_err_set(err, "%s:%u: the model has no tensor %s", name, lineno, shown);
 			goto out;
 		}
 		if (seen[i]) {
-			fail(err, "%s:%u: %s: a second line for this tensor", name, lineno, shown);
+			gb_err_set(err, "%s:%u: %s: a second line for this tensor", name, lineno, shown);
 			goto out;
 		}
 		seen[i] = 1;
 		type = !strcasecmp(tyname, "keep") ? (int)p->item[i].src : gq_type_from_name(tyname);
 		if (type < 0) {
-			fail(err, "%s:%u: %s: unknown type %s", name, lineno, shown, tyname);
+			gb_err_set(err, "%s:%u: %s: unknown type %s", name, lineno, shown, tyname);
 			goto out;
 		}
 		for (k = 0; k < p->item[i].nchoice; k++)
@@ -220,7 +210,7 @@ int gq_plan_parse(struct gq_plan *p, const char *text, size_t len, const char *n
 
 			if (it->fixed)
 				snprintf(why, sizeof(why), " (%s)", it->fixed);
-			fail(err, "%s:%u: %s cannot be %s%s: it can be %s", name, lineno, shown,
+			gb_err_set(err, "%s:%u: %s cannot be %s%s: it can be %s", name, lineno, shown,
 			     gq_type(type)->name, why, opts);
 			goto out;
 		}
@@ -230,7 +220,7 @@ int gq_plan_parse(struct gq_plan *p, const char *text, size_t len, const char *n
 		if (!seen[i]) {
 			char n[256];
 
-			fail(err, "%s: no line for tensor %s", name, esc(p->item[i].t->name, n, sizeof(n)));
+			gb_err_set(err, "%s: no line for tensor %s", name, esc(p->item[i].t->name, n, sizeof(n)));
 			goto out;
 		}
 	ret = 0;
