@@ -33,7 +33,7 @@ static void put_u32(uint8_t *p, uint32_t v)
 	p[3] = v >> 24;
 }
 
-int gq_out_kvs(const struct gguf *g, uint32_t ftype, uint8_t store[8],
+int gq_out_kvs(const struct gguf *g, uint32_t ftype, int converted, uint8_t store[8],
 	       struct gguf_out_kv **kvp, uint64_t *nkvp, struct gb_err *err)
 {
 	static const char *const keys[2] = { "general.file_type", "general.quantization_version" };
@@ -47,7 +47,7 @@ int gq_out_kvs(const struct gguf *g, uint32_t ftype, uint8_t store[8],
 	put_u32(store + 4, GQ_QNT_VERSION);
 	for (uint64_t i = 0; i < g->n_kv; i++) {
 		const struct gguf_kv *in = &g->kv[i];
-		int k = !strcmp(in->key, keys[0]) ? 0 : !strcmp(in->key, keys[1]) ? 1 : -1;
+		int k = !converted ? -1 : !strcmp(in->key, keys[0]) ? 0 : !strcmp(in->key, keys[1]) ? 1 : -1;
 
 		kv[n].key = in->key;
 		if (k >= 0) {
@@ -62,7 +62,7 @@ int gq_out_kvs(const struct gguf *g, uint32_t ftype, uint8_t store[8],
 		}
 		n++;
 	}
-	for (int k = 0; k < 2; k++)
+	for (int k = 0; k < 2 && converted; k++)
 		if (!seen[k]) {
 			kv[n].key = keys[k];
 			kv[n].type = GGUF_T_U32;
@@ -319,7 +319,7 @@ int gq_apply(const struct gq_plan *p, const char *out, int threads,
 		gb_err_set(err, "out of memory");
 		goto out;
 	}
-	if (gq_out_kvs(g, gq_plan_ftype(p), store, &kv, &nkv, err) < 0)
+	if (gq_out_kvs(g, gq_plan_ftype(p), gq_plan_converts(p), store, &kv, &nkv, err) < 0)
 		goto out;
 	for (uint64_t i = 0; i < p->n; i++) {
 		const struct gq_item *it = &p->item[i];
@@ -333,6 +333,11 @@ int gq_apply(const struct gq_plan *p, const char *out, int threads,
 	}
 	if (gguf_build_header(kv, nkv, ot, p->n, g->alignment, &hdr, &hdr_len, &fsize, err) < 0)
 		goto out;
+	if (fsize != gq_plan_size(p)) {
+		gb_err_set(err, "internal error: the plan makes %" PRIu64 " bytes, the header %" PRIu64,
+			   gq_plan_size(p), fsize);
+		goto out;
+	}
 	for (uint64_t i = 0; i < p->n; i++)
 		data_off[i] = hdr_len + ot[i].offset;
 	w.data_off = data_off;

@@ -95,14 +95,41 @@ static double importance(const char *name, int is_output)
 	return 1.0;
 }
 
-int gq_plan_init(struct gq_plan *p, const struct gguf *g, int allow_requant, struct gb_err *err)
+static int header_len(const struct gq_plan *p, int converted, uint64_t *len, struct gb_err *err)
 {
-	static const uint32_t lossy[] = { GQ_Q8_0, GQ_Q6_K, GQ_Q5_K, GQ_Q4_K };
-	int has_output = gguf_tensor_find(g, "output.weight") != NULL;
+	const struct gguf *g = p->g;
 	struct gguf_out_tensor *ot;
 	struct gguf_out_kv *kv;
 	uint64_t nkv, fsize;
 	uint8_t store[8], *hdr;
+	int ret;
+
+	if (gq_out_kvs(g, 0, converted, store, &kv, &nkv, err) < 0)
+		return -1;
+	ot = calloc(p->n ? p->n : 1, sizeof(*ot));
+	if (!ot) {
+		free(kv);
+		return gb_err_set(err, "out of memory");
+	}
+	for (uint64_t i = 0; i < p->n; i++) {
+		ot[i].name = g->tensor[i].name;
+		ot[i].ndim = g->tensor[i].ndim;
+		memcpy(ot[i].ne, g->tensor[i].ne, sizeof(ot[i].ne));
+		ot[i].type = g->tensor[i].type;
+		ot[i].nbytes = g->tensor[i].nbytes;
+	}
+	ret = gguf_build_header(kv, nkv, ot, p->n, g->alignment, &hdr, len, &fsize, err);
+	if (ret == 0)
+		free(hdr);
+	free(ot);
+	free(kv);
+	return ret;
+}
+
+int gq_plan_init(struct gq_plan *p, const struct gguf *g, int allow_requant, struct gb_err *err)
+{
+	static const uint32_t lossy[] = { GQ_Q8_0, GQ_Q6_K, GQ_Q5_K, GQ_Q4_K };
+	int has_output = gguf_tensor_find(g, "output.weight") != NULL;
 
 	memset(p, 0, sizeof(*p));
 	p->g = g;
@@ -154,33 +181,12 @@ int gq_plan_init(struct gq_plan *p, const struct gguf *g, int allow_requant, str
 			it->fixed = t->ne[0] % GQ_QK8_0 ? "rows not a multiple of 32" : "nothing smaller";
 	}
 
-	/* the header does not depend on the types: measure it once */
-	if (gq_out_kvs(g, 0, store, &kv, &nkv, err) < 0) {
+	/* the header does not depend on the types, only on whether any
+	 * changes (general.file_type and .quantization_version): measure both */
+	if (header_len(p, 1, &p->hdr_len, err) < 0 || header_len(p, 0, &p->hdr_keep, err) < 0) {
 		gq_plan_free(p);
 		return -1;
 	}
-	ot = calloc(p->n ? p->n : 1, sizeof(*ot));
-	if (!ot) {
-		free(kv);
-		gq_plan_free(p);
-		return gb_err_set(err, "out of memory");
-	}
-	for (uint64_t i = 0; i < p->n; i++) {
-		ot[i].name = g->tensor[i].name;
-		ot[i].ndim = g->tensor[i].ndim;
-		memcpy(ot[i].ne, g->tensor[i].ne, sizeof(ot[i].ne));
-		ot[i].type = g->tensor[i].type;
-		ot[i].nbytes = g->tensor[i].nbytes;
-	}
-	if (gguf_build_header(kv, nkv, ot, p->n, g->alignment, &hdr, &p->hdr_len, &fsize, err) < 0) {
-		free(ot);
-		free(kv);
-		gq_plan_free(p);
-		return -1;
-	}
-	free(hdr);
-	free(ot);
-	free(kv);
 	return 0;
 }
 
@@ -311,9 +317,17 @@ int gq_plan_measure(struct gq_plan *p, int threads, struct gb_err *err)
 
 /* ---- solving ---- */
 
+int gq_plan_converts(const struct gq_plan *p)
+{
+	for (uint64_t i = 0; i < p->n; i++)
+		if (p->item[i].choice[p->item[i].pick].type != p->item[i].src)
+			return 1;
+	return 0;
+}
+
 uint64_t gq_plan_size(const struct gq_plan *p)
 {
-	uint64_t s = p->hdr_len;
+	uint64_t s = gq_plan_converts(p) ? p->hdr_len : p->hdr_keep;
 
 	for (uint64_t i = 0; i < p->n; i++)
 		s += p->item[i].choice[p->item[i].pick].padded;
@@ -335,16 +349,21 @@ static uint64_t min_padded(const struct gq_item *it, int *which)
 
 uint64_t gq_plan_min_size(const struct gq_plan *p)
 {
-	uint64_t s = p->hdr_len;
+	uint64_t s = 0;
+	int converts = 0;
 
-	for (uint64_t i = 0; i < p->n; i++)
-		s += min_padded(&p->item[i], NULL);
-	return s;
+	for (uint64_t i = 0; i < p->n; i++) {
+		int k = 0;
+
+		s += min_padded(&p->item[i], &k);
+		converts |= k != 0; /* choice 0 is keep */
+	}
+	return s + (converts ? p->hdr_len : p->hdr_keep);
 }
 
 uint64_t gq_plan_keep_size(const struct gq_plan *p)
 {
-	uint64_t s = p->hdr_len;
+	uint64_t s = p->hdr_keep;
 
 	for (uint64_t i = 0; i < p->n; i++)
 		s += p->item[i].choice[0].padded;

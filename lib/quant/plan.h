@@ -36,7 +36,8 @@ struct gq_plan {
 	const struct gguf *g;
 	uint64_t n;
 	struct gq_item *item;
-	uint64_t hdr_len;       /* the output's header, padded */
+	uint64_t hdr_len;       /* the output's header, padded, once a tensor is converted */
+	uint64_t hdr_keep;      /* when none is: the input's metadata as it is */
 	uint64_t granule;       /* the knapsack's size unit, bytes */
 };
 
@@ -52,6 +53,8 @@ int gq_plan_solve(struct gq_plan *p, uint64_t budget, struct gb_err *err);
 
 /* the file the picks make, in bytes */
 uint64_t gq_plan_size(const struct gq_plan *p);
+/* some tensor is written in another type than the input's */
+int gq_plan_converts(const struct gq_plan *p);
 /* smallest and largest reachable files */
 uint64_t gq_plan_min_size(const struct gq_plan *p);
 uint64_t gq_plan_keep_size(const struct gq_plan *p);
@@ -68,9 +71,10 @@ int gq_plan_parse(struct gq_plan *p, const char *text, size_t len, const char *n
 		  struct gb_err *err);
 
 /* Metadata of the output: the input's, with general.file_type and
- * general.quantization_version set.  Arrays point into the input and
- * into *store (8 bytes); *kv is malloc'd. */
-int gq_out_kvs(const struct gguf *g, uint32_t ftype, uint8_t store[8],
+ * general.quantization_version set when a tensor is converted, as it is
+ * otherwise.  Arrays point into the input and into *store (8 bytes);
+ * *kv is malloc'd. */
+int gq_out_kvs(const struct gguf *g, uint32_t ftype, int converted, uint8_t store[8],
 	       struct gguf_out_kv **kv, uint64_t *nkv, struct gb_err *err);
 
 struct gq_progress {

@@ -72,10 +72,15 @@ size_of() { stat -c %s "$1"; }
 	[ "$status" -eq 0 ]
 	[ "$(echo "$output" | grep -v '^#' | awk -F'\t' '$2 != $5' | wc -l)" -eq 0 ]
 	[ "$(echo "$output" | grep -v '^#' | awk -F'\t' '$4 != "0.000000"' | wc -l)" -eq 0 ]
-	# the file's size and room for general.quantization_version, which
-	# gb-quant adds (44 bytes, the header padded to 32)
-	"$Q" plan --budget "$(( $(size_of "$T/m.gguf") + 64 ))" "$T/m.gguf" >"$T/p"
+	# exactly the file's size: kept whole, and written byte for byte as it was
+	"$Q" plan --budget "$(size_of "$T/m.gguf")" "$T/m.gguf" >"$T/p"
 	[ "$(grep -v '^#' "$T/p" | awk -F'\t' '$2 != $5' | wc -l)" -eq 0 ]
+	"$Q" apply -q --budget "$(size_of "$T/m.gguf")" "$T/m.gguf" "$T/o.gguf"
+	cmp "$T/m.gguf" "$T/o.gguf"
+	# a byte less: something is converted, and the two keys are set
+	"$Q" apply -q --budget "$(( $(size_of "$T/m.gguf") - 1 ))" "$T/m.gguf" "$T/o.gguf"
+	[ "$(size_of "$T/o.gguf")" -lt "$(size_of "$T/m.gguf")" ]
+	"$Q" inspect "$T/o.gguf" | grep -qx 'kv	general.quantization_version	u32	2'
 }
 
 @test "plan: an impossible budget names the smallest size; a budget of exactly that works" {
