@@ -250,7 +250,7 @@ for m in f32 f16 bf16 odd align64 large; do
 	fi
 	# the smallest file the rules allow, from the refusal of a 1-byte budget
 	"$GBQ" plan --budget 1 "$in" >/dev/null 2>"$tmp/small.err"
-	smallest=$(sed -n 's/.*the smallest this model can be is \([0-9][0-9]*\) .*/\1/p' "$tmp/small.err")
+	smallest=$(sed -n 's/.*the smallest this model can be is .*(\([0-9][0-9]*\) bytes)$/\1/p' "$tmp/small.err")
 	if [ -z "$smallest" ]; then
 		check FAIL "$m: gb-quant names the smallest size" "$(cat "$tmp/small.err")"
 		continue
