@@ -12,7 +12,6 @@
 #include <libgen.h>
 #include <pthread.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -33,8 +32,11 @@ static void put_u32(uint8_t *p, uint32_t v)
 	p[3] = v >> 24;
 }
 
-int gq_out_kvs(const struct gguf *g, uint32_t ftype, int converted, uint8_t store[8],
-	       struct gguf_out_kv **kvp, uint64_t *nkvp, struct gb_err *err)
+/* The output's metadata: the input's, with general.file_type and
+ * general.quantization_version set when a tensor is converted, as it is
+ * otherwise.  Values point into the input and into store. */
+static int out_kvs(const struct gguf *g, uint32_t ftype, int converted, uint8_t store[8],
+		   struct gguf_out_kv **kvp, uint64_t *nkvp, struct gb_err *err)
 {
 	static const char *const keys[2] = { "general.file_type", "general.quantization_version" };
 	struct gguf_out_kv *kv = calloc(g->n_kv + 2, sizeof(*kv));
@@ -73,6 +75,43 @@ int gq_out_kvs(const struct gguf *g, uint32_t ftype, int converted, uint8_t stor
 	*kvp = kv;
 	*nkvp = n;
 	return 0;
+}
+
+int gq_plan_header(const struct gq_plan *p, int converted, struct gguf_out_tensor **otp,
+		   uint8_t **hdrp, uint64_t *hdr_len, uint64_t *fsize, struct gb_err *err)
+{
+	struct gguf_out_tensor *ot = calloc(p->n + 1, sizeof(*ot));
+	struct gguf_out_kv *kv = NULL;
+	uint8_t store[8], *hdr;
+	uint64_t nkv = 0;
+	int ret;
+
+	if (!ot)
+		return gb_err_set(err, "out of memory");
+	if (out_kvs(p->g, gq_plan_ftype(p), converted, store, &kv, &nkv, err) < 0) {
+		free(ot);
+		return -1;
+	}
+	for (uint64_t i = 0; i < p->n; i++) {
+		const struct gq_item *it = &p->item[i];
+
+		ot[i].name = it->t->name;
+		ot[i].ndim = it->t->ndim;
+		memcpy(ot[i].ne, it->t->ne, sizeof(ot[i].ne));
+		ot[i].type = it->choice[it->pick].type;
+		ot[i].nbytes = it->choice[it->pick].nbytes;
+	}
+	ret = gguf_build_header(kv, nkv, ot, p->n, p->g->alignment, &hdr, hdr_len, fsize, err);
+	free(kv);
+	if (ret == 0 && hdrp)
+		*hdrp = hdr;
+	else if (ret == 0)
+		free(hdr);
+	if (ret == 0 && otp)
+		*otp = ot;
+	else
+		free(ot);
+	return ret;
 }
 
 /* ---- removing the temporary file when a signal ends the run ---- */
@@ -306,33 +345,22 @@ int gq_apply(const struct gq_plan *p, const char *out, int threads,
 {
 	const struct gguf *g = p->g;
 	struct work w = { .p = p, .lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER };
-	struct gguf_out_tensor *ot = calloc(p->n + 1, sizeof(*ot));
+	struct gguf_out_tensor *ot = NULL;
 	uint64_t *data_off = calloc(p->n + 1, sizeof(*data_off));
-	struct gguf_out_kv *kv = NULL;
-	uint64_t nkv, hdr_len, fsize, total = 0;
-	uint8_t store[8], *hdr = NULL;
+	uint64_t hdr_len, fsize, total = 0;
+	uint8_t *hdr = NULL;
 	pthread_t tid[256];
 	int nt = threads < 1 ? 1 : threads > 256 ? 256 : threads, started = 0, fd = -1, ret = -1, rc;
 	char dir[4096];
 
-	if (!ot || !data_off) {
+	if (!data_off) {
 		gb_err_set(err, "out of memory");
 		goto out;
 	}
-	if (gq_out_kvs(g, gq_plan_ftype(p), gq_plan_converts(p), store, &kv, &nkv, err) < 0)
+	if (gq_plan_header(p, gq_plan_converts(p), &ot, &hdr, &hdr_len, &fsize, err) < 0)
 		goto out;
-	for (uint64_t i = 0; i < p->n; i++) {
-		const struct gq_item *it = &p->item[i];
-
-		ot[i].name = it->t->name;
-		ot[i].ndim = it->t->ndim;
-		memcpy(ot[i].ne, it->t->ne, sizeof(ot[i].ne));
-		ot[i].type = it->choice[it->pick].type;
-		ot[i].nbytes = it->choice[it->pick].nbytes;
-		total += it->t->nbytes;
-	}
-	if (gguf_build_header(kv, nkv, ot, p->n, g->alignment, &hdr, &hdr_len, &fsize, err) < 0)
-		goto out;
+	for (uint64_t i = 0; i < p->n; i++)
+		total += p->item[i].t->nbytes;
 	if (fsize != gq_plan_size(p)) {
 		gb_err_set(err, "internal error: the plan makes %" PRIu64 " bytes, the header %" PRIu64,
 			   gq_plan_size(p), fsize);
@@ -442,7 +470,6 @@ out_guard:
 out:
 	free(w.job);
 	free(hdr);
-	free(kv);
 	free(ot);
 	free(data_off);
 	return ret;

@@ -4,11 +4,9 @@
  * costs, and a multiple-choice knapsack picks the least total error that
  * fits the budget.
  */
-#include <errno.h>
 #include <inttypes.h>
 #include <math.h>
 #include <pthread.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -95,41 +93,11 @@ static double importance(const char *name, int is_output)
 	return 1.0;
 }
 
-static int header_len(const struct gq_plan *p, int converted, uint64_t *len, struct gb_err *err)
-{
-	const struct gguf *g = p->g;
-	struct gguf_out_tensor *ot;
-	struct gguf_out_kv *kv;
-	uint64_t nkv, fsize;
-	uint8_t store[8], *hdr;
-	int ret;
-
-	if (gq_out_kvs(g, 0, converted, store, &kv, &nkv, err) < 0)
-		return -1;
-	ot = calloc(p->n ? p->n : 1, sizeof(*ot));
-	if (!ot) {
-		free(kv);
-		return gb_err_set(err, "out of memory");
-	}
-	for (uint64_t i = 0; i < p->n; i++) {
-		ot[i].name = g->tensor[i].name;
-		ot[i].ndim = g->tensor[i].ndim;
-		memcpy(ot[i].ne, g->tensor[i].ne, sizeof(ot[i].ne));
-		ot[i].type = g->tensor[i].type;
-		ot[i].nbytes = g->tensor[i].nbytes;
-	}
-	ret = gguf_build_header(kv, nkv, ot, p->n, g->alignment, &hdr, len, &fsize, err);
-	if (ret == 0)
-		free(hdr);
-	free(ot);
-	free(kv);
-	return ret;
-}
-
 int gq_plan_init(struct gq_plan *p, const struct gguf *g, int allow_requant, struct gb_err *err)
 {
 	static const uint32_t lossy[] = { GQ_Q8_0, GQ_Q6_K, GQ_Q5_K, GQ_Q4_K };
 	int has_output = gguf_tensor_find(g, "output.weight") != NULL;
+	uint64_t fsize;
 
 	memset(p, 0, sizeof(*p));
 	p->g = g;
@@ -183,7 +151,8 @@ int gq_plan_init(struct gq_plan *p, const struct gguf *g, int allow_requant, str
 
 	/* the header does not depend on the types, only on whether any
 	 * changes (general.file_type and .quantization_version): measure both */
-	if (header_len(p, 1, &p->hdr_len, err) < 0 || header_len(p, 0, &p->hdr_keep, err) < 0) {
+	if (gq_plan_header(p, 1, NULL, NULL, &p->hdr_len, &fsize, err) < 0 ||
+	    gq_plan_header(p, 0, NULL, NULL, &p->hdr_keep, &fsize, err) < 0) {
 		gq_plan_free(p);
 		return -1;
 	}
@@ -211,6 +180,7 @@ static void measure_item(struct gq_item *it, float *x, float *y, void *q)
 	const struct gguf_tensor *t = it->t;
 	uint64_t ne0 = t->ne[0], rows = t->nelem / ne0, want, step, rowbytes;
 	double num[GQ_MAX_CHOICES] = { 0 }, den = 0;
+	int finite = 0;
 
 	gq_nbytes(it->src, ne0, &rowbytes);
 	want = (GQ_SAMPLE_ELEMS + ne0 - 1) / ne0;
@@ -233,10 +203,16 @@ static void measure_item(struct gq_item *it, float *x, float *y, void *q)
 	for (int k = 1; k < it->nchoice; k++) {
 		double e = den > 0 ? sqrt(num[k] / den) : (num[k] > 0 ? INFINITY : 0);
 
-		/* weights with NaN or inf in them: only keeping them is safe */
 		if (!isfinite(den) || !isfinite(num[k]) || isnan(e))
 			e = INFINITY;
 		it->choice[k].err = e;
+		finite |= isfinite(e);
+	}
+	/* NaN or inf among the weights sampled (or a type that cannot hold
+	 * them): quantizing would spread them over whole blocks; kept as is */
+	if (!finite) {
+		it->nchoice = 1;
+		it->fixed = "weights not all finite";
 	}
 }
 
@@ -299,19 +275,6 @@ int gq_plan_measure(struct gq_plan *p, int threads, struct gb_err *err)
 		pthread_join(tid[i], NULL);
 	if (m.failed)
 		return gb_err_set(err, "out of memory measuring the quantization error");
-	/* NaN or inf among the weights sampled: quantizing would spread them
-	 * over whole blocks; such a tensor is kept as it is */
-	for (uint64_t i = 0; i < p->n; i++) {
-		struct gq_item *it = &p->item[i];
-		int finite = 0;
-
-		for (int k = 1; k < it->nchoice; k++)
-			finite |= isfinite(it->choice[k].err);
-		if (it->nchoice > 1 && !finite) {
-			it->nchoice = 1;
-			it->fixed = "weights not all finite";
-		}
-	}
 	return 0;
 }
 
@@ -440,7 +403,6 @@ int gq_plan_solve(struct gq_plan *p, uint64_t budget, struct gb_err *err)
 			continue;
 		var[nvar++] = i;
 		min_padded(it, &k);
-		it->pick = k;
 		range += it->choice[0].padded - it->choice[k].padded;
 	}
 	{

@@ -70,12 +70,11 @@ void gq_plan_print(const struct gq_plan *p, FILE *f, const char *model, uint64_t
 int gq_plan_parse(struct gq_plan *p, const char *text, size_t len, const char *name,
 		  struct gb_err *err);
 
-/* Metadata of the output: the input's, with general.file_type and
- * general.quantization_version set when a tensor is converted, as it is
- * otherwise.  Arrays point into the input and into *store (8 bytes);
- * *kv is malloc'd. */
-int gq_out_kvs(const struct gguf *g, uint32_t ftype, int converted, uint8_t store[8],
-	       struct gguf_out_kv **kv, uint64_t *nkv, struct gb_err *err);
+/* The output's header for the picks (the metadata changed only when
+ * converted): *hdr and *ot, with each tensor's offset, are malloc'd when
+ * asked for (may be NULL); the file is *fsize bytes. */
+int gq_plan_header(const struct gq_plan *p, int converted, struct gguf_out_tensor **ot,
+		   uint8_t **hdr, uint64_t *hdr_len, uint64_t *fsize, struct gb_err *err);
 
 struct gq_progress {
 	uint64_t done, total;   /* input bytes */

@@ -4,7 +4,6 @@
  * people edit it in between (gb-quant(1), PLAN FORMAT).
  */
 #include <inttypes.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -22,10 +21,15 @@ static void shape(const struct gguf_tensor *t, char *buf, size_t n)
 
 /* Names are one field: whitespace, control bytes, backslashes and a
  * leading '#' are written \xHH, and read back by unescape(). */
+static int escaped(const char *s, const unsigned char *c)
+{
+	return *c <= ' ' || *c == 0x7f || *c == '\\' || (*c == '#' && c == (const unsigned char *)s);
+}
+
 static void put_name(FILE *f, const char *s)
 {
 	for (const unsigned char *c = (const unsigned char *)s; *c; c++) {
-		if (*c <= ' ' || *c == 0x7f || *c == '\\' || (*c == '#' && c == (const unsigned char *)s))
+		if (escaped(s, c))
 			fprintf(f, "\\x%02x", *c);
 		else
 			fputc(*c, f);
@@ -38,7 +42,7 @@ static char *esc(const char *s, char *buf, size_t n)
 	size_t o = 0;
 
 	for (const unsigned char *c = (const unsigned char *)s; *c && o + 5 < n; c++) {
-		if (*c <= ' ' || *c == 0x7f || *c == '\\' || (*c == '#' && c == (const unsigned char *)s))
+		if (escaped(s, c))
 			o += snprintf(buf + o, n - o, "\\x%02x", *c);
 		else
 			buf[o++] = *c;
