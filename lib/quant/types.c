@@ -3,6 +3,9 @@
 #include <strings.h>
 
 #include "quant.h"
+#include "rows.h"
+
+GQ_NO_FP_CONTRACT
 
 #define T(id, n, b, s, q) [id] = { n, b, s, q }
 
@@ -68,75 +71,22 @@ int gq_nbytes(uint32_t type, uint64_t n, uint64_t *bytes)
 	return 0;
 }
 
-static inline uint32_t bits_of(float f)
-{
-	uint32_t u;
-
-	memcpy(&u, &f, 4);
-	return u;
-}
-
-static inline float float_of(uint32_t u)
-{
-	float f;
-
-	memcpy(&f, &u, 4);
-	return f;
-}
-
 float gq_f16_to_f32(uint16_t h)
 {
-	uint32_t sign = (uint32_t)(h & 0x8000) << 16;
-	uint32_t exp = (h >> 10) & 0x1f;
-	uint32_t man = h & 0x3ff;
-
-	if (exp == 0x1f) /* inf; NaN quiet, payload kept, as ggml's multiply leaves it */
-		return float_of(sign | (man ? 0x7fc00000 : 0x7f800000) | man << 13);
-	if (exp == 0) {
-		/* zero or subnormal: man * 2^-24, exact in float */
-		float v = (float)man * 0x1p-24f;
-		return float_of(sign | bits_of(v));
-	}
-	return float_of(sign | (exp + 112) << 23 | man << 13);
+	return gq_f32_of_f16(h);
 }
 
 uint16_t gq_f32_to_f16(float f)
 {
-	uint32_t u = bits_of(f);
-	uint16_t sign = (u >> 16) & 0x8000;
-	uint32_t a = u & 0x7fffffff;
-
-	if (a > 0x7f800000) /* NaN: ggml's one quiet NaN, payload dropped */
-		return sign | 0x7e00;
-	if (a >= 0x477ff000) /* rounds to 65520 or more: inf */
-		return sign | 0x7c00;
-	if (a < 0x38800000) {
-		/* below the smallest normal half (2^-14): the result is
-		 * round(|f| * 2^24) ulps, with the FPU's round-to-nearest-even
-		 * doing the rounding */
-		float v = float_of(a) * 0x1p24f;
-		uint32_t r = (uint32_t)__builtin_rintf(v);
-		return sign | r; /* r == 0x400 is the smallest normal, right */
-	}
-	/* normal: rebias, then round the 13 dropped bits to nearest even;
-	 * a carry into the exponent is the right answer */
-	uint32_t h = ((a >> 13) - (112 << 10));
-	uint32_t rest = a & 0x1fff;
-	if (rest > 0x1000 || (rest == 0x1000 && (h & 1)))
-		h++;
-	return sign | h;
+	return gq_f16_of(f);
 }
 
 float gq_bf16_to_f32(uint16_t h)
 {
-	return float_of((uint32_t)h << 16);
+	return gq_float_of((uint32_t)h << 16);
 }
 
 uint16_t gq_f32_to_bf16(float f)
 {
-	uint32_t u = bits_of(f);
-
-	if ((u & 0x7fffffff) > 0x7f800000)
-		return (u >> 16) | 64; /* quiet NaN */
-	return (u + 0x7fff + ((u >> 16) & 1)) >> 16;
+	return gq_bf16_of(f);
 }
