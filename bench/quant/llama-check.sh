@@ -59,26 +59,15 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-if [ -n "$OUT" ]; then
-	mkdir -p "$OUT" || exit 111
-	log=$OUT/llama-check.log
-else
-	log=$tmp/log
-fi
-: >"$log"
-rows=$tmp/rows
-: >"$rows"
+# shellcheck source=tests/gpu/common.sh
+. tests/gpu/common.sh
+gb_out_setup llama-check || exit 111
 notes=$tmp/notes
 : >"$notes"
 kld=$tmp/kld
 : >"$kld"
 ident=$tmp/ident
 : >"$ident"
-
-say() {
-	printf '%s\n' "$*"
-	printf '%s\n' "$*" >>"$log"
-}
 
 # a program's output, indented, in the log only
 keep_log() {
@@ -105,26 +94,6 @@ check() {
 		say "not ok $n - $2${3:+: $3}"
 		printf '%s\t%s\t%s\n' "$n" "$2" "FAIL${3:+ ($3)}" >>"$rows"
 	fi
-}
-
-# limit SECONDS COMMAND...
-limit() {
-	secs=$1
-	shift
-	if command -v timeout >/dev/null 2>&1; then
-		timeout -k 10 "$secs" "$@"
-	else
-		"$@"
-	fi
-}
-
-why_rc() {
-	case $1 in
-	0) echo "" ;;
-	124 | 137) echo "timed out after $2 s" ;;
-	1[3-9][0-9] | 2[0-9][0-9]) echo "killed by signal $(($1 - 128))" ;;
-	*) echo "exit status $1" ;;
-	esac
 }
 
 size_of() {

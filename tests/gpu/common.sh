@@ -1,5 +1,6 @@
-# Shell helpers shared by tests/gpu/run.sh and bench/core/run.sh; sourced
-# from the repository root after $tmp and $log are set.
+# Shell helpers shared by tests/gpu/run.sh, bench/core/run.sh and
+# bench/quant/llama-check.sh; sourced from the repository root after $tmp
+# (and $OUT, for gb_out_setup) are set.
 # shellcheck shell=sh disable=SC2154 # tmp and log are the caller's
 
 # Nothing from the caller's environment or an installed configuration file
