@@ -11,11 +11,6 @@ cd "$top" || exit 111
 tmp=$(mktemp -d /tmp/gb-kmod.XXXXXX) || exit 111
 trap '[ -n "${KEEP:-}" ] || rm -rf "$tmp"' EXIT INT TERM
 
-bail() {
-	echo "not ok 1 - $*"
-	echo "1..1"
-	exit 1
-}
 . tests/qemu/lib.sh
 qemu_kernel
 

@@ -4,10 +4,17 @@
 # KVM on the machines this runs on), and keep what the guest printed
 # between GB-BEGIN and GB-END.
 #
-# The caller sets $tmp (a scratch directory) and defines bail (print a
-# failed TAP line and exit).  KVER=RELEASE picks a kernel other than the
-# newest.  Needs what .ci/deps installs: qemu-system-x86 busybox-static
-# cpio xz-utils zstd and a kernel image with its headers.
+# The caller sets $tmp (a scratch directory).  KVER=RELEASE picks a
+# kernel other than the newest.  Needs what .ci/deps installs:
+# qemu-system-x86 busybox-static cpio xz-utils zstd and a kernel image with
+# its headers.
+
+# bail WHY: the test cannot run; one failed TAP line, and out
+bail() {
+	echo "not ok 1 - $*"
+	echo "1..1"
+	exit 1
+}
 
 # kver, and $tmp/vmlinuz: the newest kernel with both an image and a build
 # tree, or KVER

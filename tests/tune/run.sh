@@ -10,11 +10,6 @@ cd "$top" || exit 111
 tmp=$(mktemp -d /tmp/gb-tune.XXXXXX) || exit 111
 trap '[ -n "${KEEP:-}" ] || rm -rf "$tmp"' EXIT INT TERM
 
-bail() {
-	echo "not ok 1 - $*"
-	echo "1..1"
-	exit 1
-}
 . tests/qemu/lib.sh
 qemu_kernel
 [ -x bin/gb-tune ] || bail "bin/gb-tune is not built (make check builds it)"
