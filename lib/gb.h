@@ -87,6 +87,7 @@ struct gb_conf {
 	int hugepages;
 	char pool_device[GB_PATH_MAX]; /* the kernel module's pool, path A; "" for none */
 	int t2_stream;                 /* stage T2 memory into VRAM for the kernels that read it */
+	int t2_overlap;                /* t2_stream's copies run ahead on a stream of their own */
 	uint64_t t2_stage;             /* bytes of VRAM for that */
 	uint64_t phase_gap_ms;
 	uint64_t steady_after_ms;

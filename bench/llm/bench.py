@@ -72,6 +72,8 @@ def main():
     ap.add_argument("--profile", action="store_true", help="profile two decode steps under gb-run")
     ap.add_argument("--gemv-only", action="store_true", help="only the bandwidth and matrix-product lines")
     ap.add_argument("--no-gemv", action="store_true", help="skip the matrix-product lines")
+    ap.add_argument("--t2-serial", action="store_true",
+                    help="one more GreenBoost row: t2_stream with t2_overlap off (each copy waits for the kernels before)")
     a = ap.parse_args()
     sizes, caps = a.sizes.split(","), [float(c) for c in a.caps.split(",")]
     if len(sizes) != len(caps):
@@ -102,6 +104,8 @@ def main():
         return 0
     # the GreenBoost configurations compared
     gbmodes = [("gb-run", []), ("gb-run --t2-stream on", ["--t2-stream", "on"])]
+    if a.t2_serial:
+        gbmodes.append(("gb-run --t2-stream on --t2-overlap off", ["--t2-stream", "on", "--t2-overlap", "off"]))
     rows, checks = [], []
     for size, cap in zip(sizes, caps):
         common = ["run", "--size", size, "--decode-n", a.decode_n]
@@ -109,7 +113,7 @@ def main():
         host = int(max(8, (nat["weight_bytes"] / 2**30 if nat else 32) - cap + 8))
         gbs = []
         for name, extra in gbmodes:
-            gbopts = [GB_RUN, "--vram-limit", f"{int(cap * 1024)}M", "--host-limit", f"{host}G"] + extra
+            gbopts = [GB_RUN, "--vram-limit", f"{int(cap * 1024)}M", "--host-limit", f"{host}G", "--log-level", "info"] + extra
             if a.kv_reserve:
                 gbopts += ["--kv-reserve", a.kv_reserve]
             tag = name.replace(" ", "_").replace("-", "")
@@ -142,6 +146,10 @@ def main():
             same = torch.equal(nl, gl)
             diff = (nl - gl).abs().max().item()
             checks.append((f"{size}, {name}: logits equal native's, bit for bit (max difference {diff:g})", same))
+            if nat.get("decode_mode") == gb.get("decode_mode"):
+                checks.append((f"{size}, {name}: the {len(gb.get('decode_tokens', []))} greedy decode tokens "
+                               f"({gb.get('decode_mode')}) equal native's",
+                               gb.get("decode_tokens") == nat.get("decode_tokens")))
             dr_b = gb["decode_tok_s"] / bound["decode_tok_s"]
             dr_a = gb["decode_tok_s"] / acc["decode_tok_s"]
             checks.append((f"{size}, {name}: decode at least 0.9x its physical bound ({dr_b:.3f})", dr_b >= 0.9))
@@ -163,8 +171,15 @@ def main():
     lines.append("")
     for what, good in checks:
         lines.append(f"- {'pass' if good else '**FAIL**'}: {what}")
+    args, skip = [], False
+    for x in sys.argv[1:]:  # the command, less where its output went
+        if skip or x == "--out" or x.startswith("--out="):
+            skip = x == "--out"
+            continue
+        args.append(x)
+    command = " ".join(["python3 bench/llm/bench.py"] + args)
     md = "\n".join([
-        f"### LLM benchmark (`python3 bench/llm/bench.py --sizes {a.sizes} --caps {a.caps}`), {when}", "",
+        f"### LLM benchmark (`{command}`), {when}", "",
         f"- card: {card} ({mem}), driver {driver}",
         f"- HBM read {bw['hbm_gbps']:.0f} GB/s, pinned host->device {bw['h2d_gbps']:.1f} GB/s (measured in this run)",
         "- decode: batch 1, greedy, median of per-token times after 3 warm-up tokens (replaying one CUDA graph of"

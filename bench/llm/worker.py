@@ -132,13 +132,14 @@ def decode_eager(model, ids, n):
     forward a token (what a plain HF loop does; CPU-bound on a fast GPU)."""
     out = model(input_ids=ids, use_cache=True, logits_to_keep=1)
     cache, nxt = out.past_key_values, out.logits[:, -1:].argmax(-1)
-    times = []
+    times, toks = [], []
     for _ in range(n):
         t0 = sync_time()
         out = model(input_ids=nxt, past_key_values=cache, use_cache=True)
         nxt = out.logits[:, -1:].argmax(-1)
         times.append(sync_time() - t0)
-    return times
+        toks.append(int(nxt.item()))
+    return times, toks
 
 
 def decode_graph(model, ids, n):
@@ -170,14 +171,15 @@ def decode_graph(model, ids, n):
     graph = torch.cuda.CUDAGraph()
     with torch.cuda.graph(graph):
         logits = step()
-    times = []
+    times, toks = [], []
     for _ in range(n):
         t0 = sync_time()
         graph.replay()
         inp.copy_(logits[:, -1:].argmax(-1))
         pos.add_(1)
         times.append(sync_time() - t0)
-    return times
+        toks.append(int(inp.item()))
+    return times, toks
 
 
 @torch.inference_mode()
@@ -203,13 +205,14 @@ def measure(model, vocab, prompt, decode_warm, decode_n, prefill_reps, logits_pa
     times, r["decode_mode"] = None, "eager"
     if graphs:
         try:
-            times = decode_graph(model, ids, decode_warm + decode_n)
+            times, toks = decode_graph(model, ids, decode_warm + decode_n)
             r["decode_mode"] = "CUDA graph"
         except Exception as e:  # HF code that cannot be captured: say so, measure eagerly
             r["graph_error"] = f"{type(e).__name__}: {e}"[:300]
             torch.cuda.synchronize()
     if times is None:
-        times = decode_eager(model, ids, decode_warm + decode_n)
+        times, toks = decode_eager(model, ids, decode_warm + decode_n)
+    r["decode_tokens"] = toks
     r["decode_s"] = times[decode_warm:]
     r["decode_tok_s"] = 1 / statistics.median(times[decode_warm:])
     return r

@@ -60,6 +60,9 @@ static const struct hook hooks[] = {
 	H(cuGetProcAddress_v2, "cuGetProcAddress", 12000, V_NONE)
 	N(nvmlDeviceGetMemoryInfo)
 	N(nvmlDeviceGetMemoryInfo_v2)
+#define HW(name, base, ver, var, params, args, dst) H(name, base, ver, var)
+	GB_WRITE_FUNCS(HW)
+#undef HW
 };
 #undef H
 #undef N
@@ -160,6 +163,9 @@ int gb_resolve_driver(void)
 #define GB_RESOLVE(ret, name, params) R.name = (ret(*) params)gb_real_dlsym(h, #name);
 			GB_DRIVER_FUNCS(GB_RESOLVE)
 #undef GB_RESOLVE
+#define GB_RESOLVE_W(name, base, ver, var, params, args, dst) R.name = (CUresult(*) params)gb_real_dlsym(h, #name);
+			GB_WRITE_FUNCS(GB_RESOLVE_W)
+#undef GB_RESOLVE_W
 			driver_state = R.cuMemAlloc_v2 && R.cuMemFree_v2 ? 1 : -1;
 			if (driver_state < 0)
 				gb_warn("the CUDA driver lacks cuMemAlloc_v2: GreenBoost disabled");

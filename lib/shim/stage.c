@@ -28,6 +28,19 @@
  * Kernels that take T2 pointers indirectly (through device memory) still
  * read in place, which is correct, only slower.  Not during MODEL_LOAD:
  * loading writes the weights.
+ *
+ * t2_overlap: the copies (and the first sums) go on a copy stream of the
+ * context's own instead, and the kernel's stream waits for them.  A copy
+ * is ordered after everything queued before the previous staged kernel
+ * when nothing could have written its buffer since: same stream, same
+ * capture, no buffer shared with that kernel, and no write the shim saw
+ * in between (a copy or memset that may land in T2, a stream wait, a
+ * graph or cooperative launch, a kernel given a T2 pointer it did not
+ * stage: each bumps the epoch).  So the copy engine fetches the next
+ * weight while the kernels before it run, and goes from one copy to the
+ * next without waiting for them.  Otherwise, and whenever the copy
+ * stream belongs to another capture, it is ordered after everything
+ * before the launch, as without overlap.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -131,17 +144,45 @@ static pthread_mutex_t pinfo_lock = PTHREAD_MUTEX_INITIALIZER;
 
 /* what happened to the launches looked at, for the log at exit */
 static struct {
-	_Atomic unsigned long long looked, staged, no_info, no_t2, too_big, other;
+	_Atomic unsigned long long looked, staged, overlapped, reused, no_info, no_t2, too_big, other;
+	/* why a copy waited for everything before it */
+	_Atomic unsigned long long w_first, w_stream, w_epoch, w_shared, w_cs;
+	/* what bumped the epoch: a call the shim passed through, a launch it did not stage */
+	_Atomic unsigned long long b_call, b_launch;
 } count;
+
+/* bumped by whatever may write device memory where the shim cannot see */
+static _Atomic unsigned long epoch;
+
+void gb_stage_wrote(CUdeviceptr dst)
+{
+	const struct t2snap *s = atomic_load_explicit(&snap, memory_order_acquire);
+	uintptr_t base, end;
+
+	if (!dst || !s || t2_range(s, (uintptr_t)dst, &base, &end)) {
+		atomic_fetch_add_explicit(&epoch, 1, memory_order_relaxed);
+		atomic_fetch_add_explicit(&count.b_call, 1, memory_order_relaxed);
+	}
+}
 
 void gb_stage_report(void)
 {
 	if (!g.conf.t2_stream || !atomic_load(&count.looked))
 		return;
-	gb_info("t2_stream: %llu launches looked at: %llu staged, %llu without T2 pointers, %llu without "
+	gb_info("t2_stream: %llu launches looked at: %llu staged (%llu with the copy overlapping the kernels "
+		"before, %llu using the copies of the kernel before), %llu without T2 pointers, %llu without "
 		"parameter information, %llu too large for t2_stage, %llu not staged otherwise",
-		atomic_load(&count.looked), atomic_load(&count.staged), atomic_load(&count.no_t2),
+		atomic_load(&count.looked), atomic_load(&count.staged), atomic_load(&count.overlapped),
+		atomic_load(&count.reused),
+		atomic_load(&count.no_t2),
 		atomic_load(&count.no_info), atomic_load(&count.too_big), atomic_load(&count.other));
+	if (g.conf.t2_overlap)
+		gb_info("t2_stream: copies that waited for everything before their kernel: %llu the first after "
+			"another stream, capture or a failure, %llu after a write the shim saw (%llu calls, %llu "
+			"launches not staged), %llu for a buffer the kernel before had, %llu with no copy stream "
+			"free", atomic_load(&count.w_first) + atomic_load(&count.w_stream), atomic_load(&count.w_epoch),
+			atomic_load(&count.b_call), atomic_load(&count.b_launch), atomic_load(&count.w_shared),
+			atomic_load(&count.w_cs));
 }
 
 static CUresult param_at(CUfunction f, int kernel, size_t i, size_t *off, size_t *size)
@@ -229,6 +270,17 @@ struct stage {
 	CUfunction fsum, fwb;
 	struct region q[MAX_FIFO]; /* in flight, oldest first from qh */
 	int qh, qn;
+	CUstream cs;               /* t2_overlap's copy stream; NULL: none */
+	CUevent pos, copied;       /* before the last staged kernel; its copies done */
+	struct {                   /* the last staged launch, while overlap may follow it */
+		int valid, ptsz, n;
+		CUstream s;
+		cuuint64_t capture;  /* its capture's id, 0: none */
+		unsigned long epoch;
+		uintptr_t base[MAX_HITS];
+		CUdeviceptr copy[MAX_HITS], sums[MAX_HITS];
+		size_t off, total;   /* its ring region */
+	} last;
 	pthread_mutex_t lk;
 };
 
@@ -283,6 +335,14 @@ void gb_stage_prepare(int devi)
 	for (int i = 0; !st->broken && i < MAX_FIFO; i++)
 		if (R.cuEventCreate(&st->q[i].ev, CU_EVENT_DISABLE_TIMING) != CUDA_SUCCESS)
 			st->q[i].ev = NULL;
+	if (!st->broken && g.conf.t2_overlap &&
+	    (!R.cuStreamCreate || R.cuStreamCreate(&st->cs, CU_STREAM_NON_BLOCKING) != CUDA_SUCCESS ||
+	     R.cuEventCreate(&st->pos, CU_EVENT_DISABLE_TIMING) != CUDA_SUCCESS ||
+	     R.cuEventCreate(&st->copied, CU_EVENT_DISABLE_TIMING) != CUDA_SUCCESS)) {
+		gb_warn("t2_stream: unable to make a copy stream on device %d: copies wait for the kernels before them",
+			devi);
+		st->cs = NULL;
+	}
 	pthread_mutex_lock(&g.lock);
 	d->stage_bytes += st->size;
 	d->tier[0].bytes += st->size;
@@ -410,7 +470,55 @@ static void rewrite(unsigned char *p, size_t len, const struct hit *h, int n)
 	}
 }
 
-int gb_stage_launch(struct gb_launch *L)
+/* the capture stream h is in: 0 none, 1 one (its id in *id), -1 unknown */
+static int capture_of(CUstream h, int ptsz, cuuint64_t *id)
+{
+	CUresult (*info)(CUstream, CUstreamCaptureStatus *, cuuint64_t *) =
+		ptsz ? R.cuStreamGetCaptureInfo_ptsz : R.cuStreamGetCaptureInfo;
+	CUstreamCaptureStatus cs = CU_STREAM_CAPTURE_STATUS_NONE;
+
+	*id = 0;
+	if (!info || info(h, &cs, id) != CUDA_SUCCESS)
+		return -1;
+	if (cs == CU_STREAM_CAPTURE_STATUS_NONE) {
+		*id = 0;
+		return 0;
+	}
+	return cs == CU_STREAM_CAPTURE_STATUS_ACTIVE ? 1 : -1;
+}
+
+/* whether a hit is among the last staged launch's buffers */
+static int shares_last(const struct stage *st, const struct hit *h, int n)
+{
+	int i, j;
+
+	for (i = 0; i < n; i++)
+		for (j = 0; j < st->last.n; j++)
+			if (h[i].base == st->last.base[j])
+				return 1;
+	return 0;
+}
+
+/* whether every hit was one of the last staged launch's, whose copies
+ * it then takes */
+static int within_last(const struct stage *st, struct hit *h, int n)
+{
+	int i, j;
+
+	for (i = 0; i < n; i++) {
+		for (j = 0; j < st->last.n && h[i].base != st->last.base[j]; j++)
+			;
+		if (j == st->last.n)
+			return 0;
+		h[i].copy = st->last.copy[j];
+		h[i].sums = st->last.sums[j];
+	}
+	return 1;
+}
+
+/* *clean: set where the launch was not staged because it has no T2
+ * pointer, so that it cannot have written T2 memory itself */
+static int stage_launch(struct gb_launch *L, int *clean)
 {
 	const struct t2snap *s = atomic_load_explicit(&snap, memory_order_acquire);
 	CUresult (*launch)(CUfunction, unsigned, unsigned, unsigned, unsigned, unsigned, unsigned, unsigned,
@@ -420,6 +528,12 @@ int gb_stage_launch(struct gb_launch *L)
 	CUresult (*wait)(CUstream, CUevent, unsigned int) = L->ptsz ? R.cuStreamWaitEvent_ptsz : R.cuStreamWaitEvent;
 	CUresult (*record)(CUevent, CUstream, unsigned int) = L->ptsz ? R.cuEventRecordWithFlags_ptsz : R.cuEventRecordWithFlags;
 	CUresult (*capturing)(CUstream, CUstreamCaptureStatus *) = L->ptsz ? R.cuStreamIsCapturing_ptsz : R.cuStreamIsCapturing;
+	/* where the copies are queued: the kernel's stream, or the copy stream */
+	CUresult (*qlaunch)(CUfunction, unsigned, unsigned, unsigned, unsigned, unsigned, unsigned, unsigned,
+			    CUstream, void **, void **);
+	CUresult (*qmemcpy)(CUdeviceptr, CUdeviceptr, size_t, CUstream);
+	CUresult (*qmemset)(CUdeviceptr, unsigned char, size_t, CUstream);
+	CUresult (*qwait)(CUstream, CUevent, unsigned int);
 	CUstreamCaptureStatus cs = CU_STREAM_CAPTURE_STATUS_NONE;
 	unsigned char *pbuf = NULL, *buf = NULL;
 	void *ptrs[1024], **newparams = NULL, *newextra[5];
@@ -428,11 +542,19 @@ int gb_stage_launch(struct gb_launch *L)
 	struct hit h[MAX_HITS];
 	struct stage *st = NULL;
 	CUcontext ctx = NULL;
+	cuuint64_t sid = 0, cid = 0;
+	unsigned long ep;
 	unsigned flags;
+	CUstream q;
 	CUresult e;
-	int n = 0, i;
+	int n = 0, i, use_cs = 0, same, relaxed = 0, reuse, joined = 0;
 
-	if (!s || !s->n || g.phase < GB_PHASE_INFERENCE || !launch || !memcpya || !memseta || !wait || !record)
+	*clean = 0;
+	if (!s || !s->n) {
+		*clean = 1;
+		return -1;
+	}
+	if (g.phase < GB_PHASE_INFERENCE || !launch || !memcpya || !memseta || !wait || !record)
 		return -1;
 	atomic_fetch_add_explicit(&count.looked, 1, memory_order_relaxed);
 	/* where the parameters are, and which point into T2 */
@@ -459,6 +581,7 @@ int gb_stage_launch(struct gb_launch *L)
 	}
 	if (n <= 0) {
 		atomic_fetch_add_explicit(n ? &count.other : &count.no_t2, 1, memory_order_relaxed);
+		*clean = n == 0;
 		return -1;
 	}
 	for (i = 0; i < n; i++)
@@ -493,9 +616,59 @@ int gb_stage_launch(struct gb_launch *L)
 		newextra[4] = (void *)(uintptr_t)CU_LAUNCH_PARAM_END_AS_INT;
 	}
 
-	/* one region for all of them, so that none overwrites another */
 	pthread_mutex_lock(&st->lk);
-	off = off0 = ring_take(st, total, L->stream, flags, wait);
+	ep = atomic_load_explicit(&epoch, memory_order_relaxed);
+	/* the copy stream, unless it is in a capture other than the kernel's */
+	if (st->cs) {
+		int sc = capture_of(L->stream, L->ptsz, &sid), cc = capture_of(st->cs, 0, &cid);
+
+		use_cs = sc >= 0 && (cc == 0 || (cc == 1 && sc == 1 && cid == sid));
+	}
+	/* nothing the shim saw has written T2 since the last staged launch */
+	same = use_cs && st->last.valid && st->last.s == L->stream && st->last.ptsz == L->ptsz &&
+	       st->last.capture == sid && st->last.epoch == ep;
+	/* its buffers are all the last one's: their copies, with whatever
+	 * that kernel wrote, are still in the ring (the ring reuses a region
+	 * only after the event recorded after its last use) */
+	reuse = same && within_last(st, h, n);
+	relaxed = same && !reuse && !shares_last(st, h, n);
+	if (reuse) {
+		/* the checksum after the last kernel is the one before this */
+		for (i = 0; i < n; i++)
+			if ((e = memcpya(h[i].sums, h[i].sums + 8, 8, L->stream)) != CUDA_SUCCESS ||
+			    (e = memseta(h[i].sums + 8, 0, 8, L->stream)) != CUDA_SUCCESS) {
+				st->last.valid = 0;
+				pthread_mutex_unlock(&st->lk);
+				free(buf);
+				return -1;
+			}
+		off0 = st->last.off;
+		total = st->last.total;
+		atomic_fetch_add_explicit(&count.reused, 1, memory_order_relaxed);
+		goto run;
+	}
+	if (!relaxed)
+		atomic_fetch_add_explicit(!st->cs || !use_cs ? &count.w_cs
+					  : !st->last.valid ? &count.w_first
+					  : st->last.s != L->stream || st->last.ptsz != L->ptsz || st->last.capture != sid
+						  ? &count.w_stream
+					  : st->last.epoch != ep ? &count.w_epoch : &count.w_shared,
+					  1, memory_order_relaxed);
+	st->last.valid = 0;
+	/* ordered after everything so far, or (relaxed) after what came
+	 * before the last staged kernel, recorded then */
+	if (use_cs && ((!relaxed && record(st->pos, L->stream, 0) != CUDA_SUCCESS) ||
+		       R.cuStreamWaitEvent(st->cs, st->pos, 0) != CUDA_SUCCESS))
+		use_cs = relaxed = 0;
+	joined = use_cs;
+	q = use_cs ? st->cs : L->stream;
+	qlaunch = use_cs ? R.cuLaunchKernel : launch;
+	qmemcpy = use_cs ? R.cuMemcpyAsync : memcpya;
+	qmemset = use_cs ? R.cuMemsetD8Async : memseta;
+	qwait = use_cs ? R.cuStreamWaitEvent : wait;
+
+	/* one region for all of them, so that none overwrites another */
+	off = off0 = ring_take(st, total, q, flags, qwait);
 	for (i = 0; i < n; i++) {
 		size_t len = h[i].end - h[i].base;
 		void *args[3];
@@ -506,12 +679,23 @@ int gb_stage_launch(struct gb_launch *L)
 		args[0] = &h[i].copy;
 		args[1] = &len;
 		args[2] = &h[i].sums;
-		if ((e = memseta(h[i].sums, 0, 16, L->stream)) != CUDA_SUCCESS ||
-		    (e = memcpya(h[i].copy, (CUdeviceptr)h[i].base, len, L->stream)) != CUDA_SUCCESS ||
-		    (e = run_kernel(launch, st->fsum, len, L->stream, args)) != CUDA_SUCCESS)
+		if ((e = qmemset(h[i].sums, 0, 16, q)) != CUDA_SUCCESS ||
+		    (e = qmemcpy(h[i].copy, (CUdeviceptr)h[i].base, len, q)) != CUDA_SUCCESS ||
+		    (e = run_kernel(qlaunch, st->fsum, len, q, args)) != CUDA_SUCCESS)
 			goto undo;
 		staged += len;
 	}
+	/* the kernel's stream waits for the copies, and marks where the next
+	 * relaxed copy may start */
+	if (use_cs) {
+		if ((e = R.cuEventRecordWithFlags(st->copied, st->cs, 0)) != CUDA_SUCCESS ||
+		    (e = wait(L->stream, st->copied, 0)) != CUDA_SUCCESS)
+			goto undo;
+		joined = 0;
+		if (record(st->pos, L->stream, 0) != CUDA_SUCCESS)
+			use_cs = 0;
+	}
+run:
 	if (L->params)
 		for (i = 0; i < pi->n; i++)
 			rewrite(buf + pi->p[i].off, pi->p[i].size, h, n);
@@ -530,12 +714,31 @@ int gb_stage_launch(struct gb_launch *L)
 				gb_log(GB_LOG_ERROR, "t2_stream: unable to queue the write-back of a staged buffer: "
 				       "what the kernel wrote to %p may be lost", (void *)h[i].base);
 		}
+		if (reuse) {
+			st->last.valid = 1;
+		} else if (use_cs) {
+			st->last.valid = 1;
+			st->last.s = L->stream;
+			st->last.ptsz = L->ptsz;
+			st->last.capture = sid;
+			st->last.epoch = ep;
+			st->last.n = n;
+			st->last.off = off0;
+			st->last.total = total;
+			for (i = 0; i < n; i++) {
+				st->last.base[i] = h[i].base;
+				st->last.copy[i] = h[i].copy;
+				st->last.sums[i] = h[i].sums;
+			}
+		}
 	}
 	ring_done(st, off0, total, L->stream, flags ? CU_EVENT_RECORD_EXTERNAL : 0, record);
 	pthread_mutex_unlock(&st->lk);
 	free(buf);
 	if (e == CUDA_SUCCESS) {
 		atomic_fetch_add_explicit(&count.staged, 1, memory_order_relaxed);
+		if (relaxed)
+			atomic_fetch_add_explicit(&count.overlapped, 1, memory_order_relaxed);
 		pthread_mutex_lock(&g.lock);
 		g.dev[st->dev].staged_bytes += staged;
 		pthread_mutex_unlock(&g.lock);
@@ -543,12 +746,27 @@ int gb_stage_launch(struct gb_launch *L)
 	}
 	return e;
 undo:
-	/* nothing of the application's has run yet: let it read in place */
+	/* nothing of the application's has run yet: let it read in place,
+	 * after the copy stream is joined back (a capture needs it) */
+	if (joined && R.cuEventRecordWithFlags(st->copied, st->cs, 0) == CUDA_SUCCESS)
+		wait(L->stream, st->copied, 0);
 	ring_done(st, off0, total, L->stream, flags ? CU_EVENT_RECORD_EXTERNAL : 0, record);
 	pthread_mutex_unlock(&st->lk);
 	free(buf);
 	gb_debug("t2_stream: staging failed (CUDA error %d): reading in place", e);
 	return -1;
+}
+
+int gb_stage_launch(struct gb_launch *L)
+{
+	int clean, r = stage_launch(L, &clean);
+
+	/* read in place: it may have written T2 memory where no copy sees it */
+	if (r < 0 && !clean) {
+		atomic_fetch_add_explicit(&epoch, 1, memory_order_relaxed);
+		atomic_fetch_add_explicit(&count.b_launch, 1, memory_order_relaxed);
+	}
+	return r;
 }
 
 void gb_stage_after_fork(void)

@@ -89,6 +89,9 @@ struct CUevent_st {
 	CUcontext ctx;
 	unsigned int flags;
 	int pending;            /* cuEventQuery answers NOT_READY this many more times */
+	unsigned long long capid; /* recorded in that capture (0: none) */
+	const void *on;         /* the stream it was last recorded on */
+	unsigned long long at;  /* and how many operations that stream had then */
 };
 
 /* a cuMemCreate handle; its value is the address of this */
@@ -147,13 +150,62 @@ static struct CUctx_st *created;
 static struct vmm *vmms;
 static struct rec *recs;
 static size_t nrec, caprec;
-static struct pset streams, events, capturing;
+static struct pset streams, events;
 static _Atomic int gpa_calls;
 
 static __thread CUcontext stack[STACK_MAX];
 static __thread int depth;
 
 /* ---- small helpers (callers hold lk) ---- */
+
+/*
+ * Capture, as the real driver keeps it, so that a shim's cross-stream
+ * ordering inside one can be checked: which capture each stream is in (a
+ * stream joins the one whose event it waits for), how many operations
+ * it has queued, and up to which of them another stream has waited on it
+ * (a capture cannot end while a stream in it has work nobody waits for).
+ * Keyed by handle, the NULL and special handles included.
+ */
+#define SINFO_MAX 256
+static struct sinfo {
+	const void *h;
+	unsigned long long capid, ops, joined, records;
+} sinfo[SINFO_MAX];
+static int nsinfo;
+static unsigned long long next_capid = 1;
+static const void *last_copy_stream;
+
+static struct sinfo *sinfo_of(const void *h)
+{
+	int i;
+
+	for (i = 0; i < nsinfo; i++)
+		if (sinfo[i].h == h)
+			return &sinfo[i];
+	if (nsinfo == SINFO_MAX) {
+		fprintf(stderr, "fakecuda: more than %d streams seen\n", SINFO_MAX);
+		abort();
+	}
+	memset(&sinfo[nsinfo], 0, sizeof(sinfo[0]));
+	sinfo[nsinfo].h = h;
+	return &sinfo[nsinfo++];
+}
+
+static int capid_active(unsigned long long id)
+{
+	int i;
+
+	for (i = 0; id && i < nsinfo; i++)
+		if (sinfo[i].capid == id)
+			return 1;
+	return 0;
+}
+
+/* a stream-ordered operation queued on s */
+static void stream_op(const void *s)
+{
+	sinfo_of(s)->ops++;
+}
 
 static int pset_has(const struct pset *s, const void *p)
 {
@@ -999,6 +1051,10 @@ static CUresult copy(uintptr_t dst, int dside, uintptr_t src, int sside, size_t 
 		e = CUDA_ERROR_INVALID_VALUE;
 	if (!e)
 		copied += n;
+	if (!e && async) {
+		stream_op(s);
+		last_copy_stream = s;
+	}
 	pthread_mutex_unlock(&lk);
 	if (!e && n)
 		memmove((void *)dst, (const void *)src, n);
@@ -1094,6 +1150,8 @@ static CUresult memset_dev(uintptr_t dst, unsigned int v, size_t n, size_t w, CU
 		e = stream_check(s);
 	if (!e && n && (!dst || n > SIZE_MAX / w || dst % w || !reachable(dst, n * w, PROT_WRITE)))
 		e = CUDA_ERROR_INVALID_VALUE;
+	if (!e && async)
+		stream_op(s);
 	pthread_mutex_unlock(&lk);
 	if (e || !n)
 		return e;
@@ -1510,7 +1568,7 @@ static CUresult stream_destroy(CUstream s)
 		e = CUDA_ERROR_INVALID_HANDLE;
 	if (!e) {
 		pset_del(&streams, s);
-		pset_del(&capturing, s);
+		sinfo_of(s)->capid = 0;
 		free(s);
 	}
 	pthread_mutex_unlock(&lk);
@@ -1638,9 +1696,38 @@ static CUresult is_capturing(CUstream s, CUstreamCaptureStatus *st)
 	if (!(e = stream_check(s)) && !st)
 		e = CUDA_ERROR_INVALID_VALUE;
 	if (!e)
-		*st = pset_has(&capturing, s) ? CU_STREAM_CAPTURE_STATUS_ACTIVE : CU_STREAM_CAPTURE_STATUS_NONE;
+		*st = sinfo_of(s)->capid ? CU_STREAM_CAPTURE_STATUS_ACTIVE : CU_STREAM_CAPTURE_STATUS_NONE;
 	pthread_mutex_unlock(&lk);
 	return e;
+}
+
+/* the form libcuda still exports for CUDA 10.1-11.2 programs */
+static CUresult capture_info(CUstream s, CUstreamCaptureStatus *st, cuuint64_t *id)
+{
+	CUresult e;
+
+	pthread_mutex_lock(&lk);
+	if (!(e = stream_check(s)) && !st)
+		e = CUDA_ERROR_INVALID_VALUE;
+	if (!e) {
+		unsigned long long c = sinfo_of(s)->capid;
+
+		*st = c ? CU_STREAM_CAPTURE_STATUS_ACTIVE : CU_STREAM_CAPTURE_STATUS_NONE;
+		if (c && id)
+			*id = c;
+	}
+	pthread_mutex_unlock(&lk);
+	return e;
+}
+
+API CUresult fc_cuStreamGetCaptureInfo(CUstream s, CUstreamCaptureStatus *st, cuuint64_t *id)
+{
+	return capture_info(s, st, id);
+}
+
+API CUresult fc_cuStreamGetCaptureInfo_ptsz(CUstream s, CUstreamCaptureStatus *st, cuuint64_t *id)
+{
+	return capture_info(s, st, id);
 }
 
 API CUresult fc_cuStreamIsCapturing(CUstream s, CUstreamCaptureStatus *st)
@@ -1694,8 +1781,15 @@ static CUresult event_record(CUevent ev, CUstream s, unsigned int flags)
 	if (!(e = event_check(ev)) && !(e = stream_check(s)) && (flags & ~(unsigned int)CU_EVENT_RECORD_EXTERNAL))
 		e = CUDA_ERROR_INVALID_VALUE;
 	if (!e) {
+		struct sinfo *si = sinfo_of(s);
+
 		d = fake_env_int("FAKECUDA_EVENT_DELAY", 0);
 		ev->pending = d > INT_MAX ? INT_MAX : (int)d;
+		si->ops++;
+		si->records++;
+		ev->capid = si->capid;
+		ev->on = s;
+		ev->at = si->ops;
 	}
 	pthread_mutex_unlock(&lk);
 	return e;
@@ -1731,6 +1825,25 @@ static CUresult stream_wait(CUstream s, CUevent ev, unsigned int flags)
 	pthread_mutex_lock(&lk);
 	if (!(e = stream_check(s)) && !(e = event_check(ev)) && (flags & ~(unsigned int)CU_EVENT_WAIT_EXTERNAL))
 		e = CUDA_ERROR_INVALID_VALUE;
+	if (!e) {
+		struct sinfo *si = sinfo_of(s);
+		unsigned long long c = capid_active(ev->capid) ? ev->capid : 0;
+
+		/* as the real driver: a capture waits only on its own events,
+		 * or on any as an external wait; a stream that waits on one of
+		 * a capture's events joins that capture */
+		if (si->capid && c != si->capid && !(flags & CU_EVENT_WAIT_EXTERNAL))
+			e = CUDA_ERROR_STREAM_CAPTURE_ISOLATION;
+		else if (!si->capid && c)
+			si->capid = c;
+	}
+	if (!e) {
+		struct sinfo *si = sinfo_of(s), *from = ev->on && ev->on != s ? sinfo_of(ev->on) : NULL;
+
+		si->ops++;
+		if (from && from->joined < ev->at)
+			from->joined = ev->at;
+	}
 	pthread_mutex_unlock(&lk);
 	return e;
 }
@@ -2157,6 +2270,7 @@ static CUresult launch(CUfunction f, unsigned int gx, unsigned int gy, unsigned 
 	i = (size_t)(k - kernels);
 	klaunches[i]++;
 	memcpy(klast[i], buf, sizeof(buf));
+	stream_op(s);
 out:
 	pthread_mutex_unlock(&lk);
 	/* outside the lock, as copies are: it touches only the caller's memory */
@@ -2726,6 +2840,8 @@ API CUresult fc_cuGetErrorName(CUresult e, const char **s)
 	X(cuLaunchHostFunc_ptsz, (CUstream s, CUhostFn f, void *a), (s, f, a)) \
 	X(cuStreamIsCapturing, (CUstream s, CUstreamCaptureStatus *c), (s, c)) \
 	X(cuStreamIsCapturing_ptsz, (CUstream s, CUstreamCaptureStatus *c), (s, c)) \
+	X(cuStreamGetCaptureInfo, (CUstream s, CUstreamCaptureStatus *c, cuuint64_t *i), (s, c, i)) \
+	X(cuStreamGetCaptureInfo_ptsz, (CUstream s, CUstreamCaptureStatus *c, cuuint64_t *i), (s, c, i)) \
 	X(cuEventCreate, (CUevent *e, unsigned int f), (e, f)) \
 	X(cuEventRecord, (CUevent e, CUstream s), (e, s)) \
 	X(cuEventRecord_ptsz, (CUevent e, CUstream s), (e, s)) \
@@ -2973,12 +3089,52 @@ TEST_API int fakecuda_is_registered(const void *p)
 
 TEST_API void fakecuda_set_capturing(void *stream, int on)
 {
+	fakecuda_end_capture(stream);
 	pthread_mutex_lock(&lk);
-	if (!on)
-		pset_del(&capturing, stream);
-	else if (!pset_has(&capturing, stream) && pset_add(&capturing, stream) < 0)
-		fprintf(stderr, "fakecuda: out of memory in fakecuda_set_capturing\n");
+	if (on) {
+		struct sinfo *si = sinfo_of(stream);
+
+		si->capid = next_capid++;
+		si->joined = si->ops;
+	}
 	pthread_mutex_unlock(&lk);
+}
+
+TEST_API int fakecuda_end_capture(void *stream)
+{
+	unsigned long long c;
+	int i, r = 0;
+
+	pthread_mutex_lock(&lk);
+	c = sinfo_of(stream)->capid;
+	for (i = 0; c && i < nsinfo; i++)
+		if (sinfo[i].capid == c) {
+			if (sinfo[i].h != stream && sinfo[i].ops > sinfo[i].joined)
+				r = CUDA_ERROR_STREAM_CAPTURE_UNJOINED;
+			sinfo[i].capid = 0;
+		}
+	pthread_mutex_unlock(&lk);
+	return r;
+}
+
+TEST_API unsigned long long fakecuda_event_records(void *stream)
+{
+	unsigned long long r;
+
+	pthread_mutex_lock(&lk);
+	r = sinfo_of(stream)->records;
+	pthread_mutex_unlock(&lk);
+	return r;
+}
+
+TEST_API void *fakecuda_last_copy_stream(void)
+{
+	void *r;
+
+	pthread_mutex_lock(&lk);
+	r = (void *)(uintptr_t)last_copy_stream;
+	pthread_mutex_unlock(&lk);
+	return r;
 }
 
 TEST_API int fakecuda_gpa_calls(void)

@@ -169,8 +169,18 @@ unsigned long long fakecuda_registered_bytes(void);
 unsigned long long fakecuda_host_vmm_bytes(void);
 /* 1 if p lies inside a registered host range */
 int fakecuda_is_registered(const void *p);
-/* make cuStreamIsCapturing report stream (any handle, NULL too) as capturing */
+/* start a capture on stream (any handle, NULL too), or end the one it is
+ * in (as fakecuda_end_capture); cuStreamIsCapturing and
+ * cuStreamGetCaptureInfo report it, and a stream that waits on an event
+ * recorded in it joins it */
 void fakecuda_set_capturing(void *stream, int on);
+/* end the capture stream is in: CUDA_ERROR_STREAM_CAPTURE_UNJOINED if
+ * another stream in it has work queued after the last wait on it, else 0 */
+int fakecuda_end_capture(void *stream);
+/* events recorded on stream so far */
+unsigned long long fakecuda_event_records(void *stream);
+/* the stream of the last stream-ordered copy */
+void *fakecuda_last_copy_stream(void);
 /* calls of cuGetProcAddress and cuGetProcAddress_v2 so far */
 int fakecuda_gpa_calls(void);
 /* successful launches of the kernel called name so far (0: no such kernel) */

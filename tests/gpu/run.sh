@@ -140,6 +140,9 @@ for rt in shared static; do
 		"$NVCC" -arch="$GPU_ARCH" -O2 -cudart "$rt" -Ilib -Itests -o "$tmp/gpu-rt-$rt" \
 		tests/gpu/gpu-rt.cu lib/libgb.a -L"$CUDA_HOME/lib64/stubs" -lcuda -ldl $rpath
 done
+build "build gpu-stage" "$tmp/gpu-stage" \
+	"$NVCC" -arch="$GPU_ARCH" -O2 -Ilib -Itests -o "$tmp/gpu-stage" tests/gpu/gpu-stage.cu lib/libgb.a \
+	-L"$CUDA_HOME/lib64/stubs" -lcuda -Xlinker -rpath -Xlinker "$CUDA_HOME/lib64"
 build "build gpu-drv (gcc, driver API only)" "$tmp/gpu-drv" \
 	"$CC" -std=gnu11 -O2 -Wall -Ilib -Itests -I"$CUDA_HOME/include" -o "$tmp/gpu-drv" \
 	tests/gpu/gpu-drv.c lib/libgb.a -L"$CUDA_HOME/lib64/stubs" -lcuda
@@ -165,6 +168,20 @@ for rt in shared static; do
 		result "static cudart: the driver hooks (dlsym + cuGetProcAddress) placed its allocations" "$why"
 	fi
 done
+
+# ---- t2_stream: copies that overlap kernels never read stale T2 ----
+for ov in on off; do
+	name="gpu-stage under gb-run --t2-stream on --t2-overlap $ov: writes to T2 between staged kernels are seen"
+	need "$name" "$tmp/gpu-stage" "$gbrun" &&
+		tap "$name" 120 "$gbrun" --vram-limit 1G --kv-reserve 0 --host-limit 8G --t2-stream on \
+			--t2-overlap $ov --t2-stage 256M --log-level info --log-file "$tmp/stage-$ov.log" -- "$tmp/gpu-stage"
+	grep -o 't2_stream: .*' "$tmp/stage-$ov.log" >"$tmp/out" 2>/dev/null || echo "no t2_stream report in the log" >"$tmp/out"
+	show "$tmp/out"
+done
+why=
+ovl=$(sed -n 's/.*staged (\([0-9]*\) with the copy overlapping.*/\1/p' "$tmp/stage-on.log" 2>/dev/null | tail -n 1)
+[ "${ovl:-0}" -gt 0 ] || why="no copy overlapped the kernels before it"
+result "t2_overlap on: copies did overlap (${ovl:-0} launches)" "$why"
 
 # ---- the driver API ----
 name="gpu-drv under gb-run --vram-limit 2G --kv-reserve 0: 4G in 256M chunks, async, VMM"

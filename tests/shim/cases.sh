@@ -34,6 +34,8 @@ shim runtime-in-plugin $small LD_LIBRARY_PATH=tests/doubles:tests/shim tests/shi
 shim nvml-before-cuda $small tests/shim/t-nvml
 shim stage-on $small GB_T2_STREAM=on GB_T2_STAGE=16M tests/shim/t-stage on
 shim stage-off $small tests/shim/t-stage off
+shim stage-overlap $small GB_T2_STREAM=on GB_T2_STAGE=16M tests/shim/t-stage overlap
+shim stage-serial $small GB_T2_STREAM=on GB_T2_OVERLAP=off GB_T2_STAGE=16M tests/shim/t-stage serial
 shim storm GB_VRAM_LIMIT=64M GB_KV_RESERVE=0 GB_HOST_LIMIT=1G FAKECUDA_EVENT_DELAY=2 tests/shim/t-storm
 shim fork $small tests/shim/t-fork
 tap shim/dlsym-rtld-next env LD_LIBRARY_PATH=tests/doubles GB_CONFIG=/dev/null \

@@ -70,9 +70,13 @@ static void exact(void)
 	ok(r == 0 && p == (void *)cuGetProcAddress_v2, "a lookup of cuGetProcAddress itself gives the wrapper");
 	p = gpa("cuGetProcAddress", 11080, 0, &r);
 	ok(r == 0 && p == (void *)cuGetProcAddress, "and the CUDA 11 one for an old caller");
-	p = gpa("cuMemcpyHtoD", 13000, 0, &r);
-	q = dlsym(h, "cuMemcpyHtoD_v2");
+	p = gpa("cuMemcpyDtoH", 13000, 0, &r);
+	q = dlsym(h, "cuMemcpyDtoH_v2");
 	ok(r == 0 && p && p == q, "functions the shim does not hook come back untouched");
+	p = gpa("cuMemcpyHtoD", 13000, 0, &r);
+	ok(r == 0 && p == (void *)cuMemcpyHtoD_v2, "a copy that can write device memory gives the wrapper");
+	p = gpa("cuMemcpyAsync", 13000, CU_GET_PROC_ADDRESS_PER_THREAD_DEFAULT_STREAM, &r);
+	ok(r == 0 && p == (void *)cuMemcpyAsync_ptsz, "and its per-thread-stream variant for a per-thread caller");
 	p = gpa("cuNoSuchThing", 13000, 0, &r);
 	ok(r == CUDA_ERROR_NOT_FOUND && !p, "an unknown name stays unknown");
 	p = NULL;
@@ -84,7 +88,7 @@ static void exact(void)
 	ok(p == (void *)cuMemAlloc_v2, "dlsym(libcuda, cuMemAlloc_v2) gives the shim's wrapper");
 	ok(places(p), "and it places allocations");
 	ok(dlsym(h, "cuGetProcAddress_v2") == (void *)cuGetProcAddress_v2, "dlsym of cuGetProcAddress_v2 too");
-	p = dlsym(h, "cuMemcpyHtoD_v2");
+	p = dlsym(h, "cuMemcpyDtoH_v2");
 	{
 		Dl_info di;
 

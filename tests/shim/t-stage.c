@@ -58,7 +58,7 @@ static void stage(void)
 {
 	CUdeviceptr fill, a, b, c;
 	struct gb_status st;
-	unsigned long long sums0, wb0;
+	unsigned long long sums0, wb0, staged0;
 	size_t f, t, i;
 	int bad;
 
@@ -143,17 +143,123 @@ static void stage(void)
 		is_int(host_sum(b, 4 * MiB), 0x5aULL * 4 * MiB, "the one written came back");
 	}
 	/* round and round the ring: each launch must see the last one's writes */
+	ok(my_status(&st) == 0, "status");
+	staged0 = st.dev[0].staged_bytes;
 	for (i = 0, bad = 0; i < 40; i++) {
 		CUdeviceptr p = i & 1 ? a : b;
 
+		/* a write into T2 the kernels do not see: the fill must copy */
+		bad += cuMemsetD8Async(c, 0, 1, NULL) != 0;
 		bad += tfill(p, 4 * MiB, (unsigned)i) != 0;
 		bad += tsum(p, 4 * MiB) != (unsigned long long)(i & 0xff) * 4 * MiB;
 	}
 	is_int(bad, 0, "40 writes and reads through a ring of 16M: all right");
-	ok(my_status(&st) == 0 && st.dev[0].staged_bytes > 80 * 4 * MiB, "status: the staged bytes add up");
+	ok(my_status(&st) == 0, "status");
+	is_int(st.dev[0].staged_bytes - staged0, 40 * 4 * MiB,
+	       "the staged bytes add up: each fill copied its buffer (after a memset elsewhere in T2), each read after it used that copy");
 	ok(cuMemFree_v2(a) == 0 && cuMemFree_v2(b) == 0 && cuMemFree_v2(c) == 0 && tsum(fill, 4096) == host_sum(fill, 4096),
 	   "T2 freed; launches go on");
 	is_int(fakecuda_last_param("t_sum", 0), fill, "T1 is never staged");
+}
+
+/* events recorded on the default stream by one staged tsum of p: 3 when
+ * its copy waits for everything before it, 2 when it may overlap the
+ * kernels before (the shim marks its position before each kernel) */
+static unsigned long long records_of_sum(CUdeviceptr p, size_t n, unsigned long long *sum)
+{
+	unsigned long long r0 = fakecuda_event_records(NULL);
+
+	*sum = tsum(p, n);
+	return fakecuda_event_records(NULL) - r0;
+}
+
+/* t2_overlap on (the default) */
+static void overlap(void)
+{
+	CUdeviceptr fill, a, b, c;
+	unsigned long long sum;
+	CUstream s2;
+	CUevent ev;
+	size_t f, t, i;
+
+	setup();
+	setup_kernels();
+	ok(cuMemAlloc_v2(&fill, 240 * MiB) == 0 && cuMemAlloc_v2(&a, 4 * MiB) == 0 && cuMemAlloc_v2(&b, 4 * MiB) == 0 &&
+	   cuMemAlloc_v2(&c, 32 * MiB) == 0 && fakecuda_is_registered((void *)a) && fakecuda_is_registered((void *)b),
+	   "A and B in T2, C too large for the 16M staging area");
+	for (i = 0; i < 4 * MiB; i++) {
+		((unsigned char *)(uintptr_t)a)[i] = 1;
+		((unsigned char *)(uintptr_t)b)[i] = 2;
+	}
+	ok(cuMemGetInfo_v2(&f, &t) == 0 && cuStreamCreate(&s2, CU_STREAM_NON_BLOCKING) == 0 &&
+	   cuEventCreate(&ev, 0) == 0, "INFERENCE");
+
+	is_int(records_of_sum(a, 4 * MiB, &sum), 3, "the first staged launch: its copy waits for everything before it");
+	is_int(sum, 4 * MiB, "and the kernel reads A");
+	ok(fakecuda_last_copy_stream() != NULL && fakecuda_last_copy_stream() != s2,
+	   "the copy went to a stream of the shim's own, not the kernel's");
+	is_int(records_of_sum(b, 4 * MiB, &sum), 2, "the next one, on another buffer: its copy may overlap the kernel before");
+	is_int(sum, 2 * 4 * MiB, "and the kernel reads B");
+	{
+		unsigned long long c0 = fakecuda_copy_bytes();
+
+		is_int(records_of_sum(b, 4 * MiB, &sum), 1, "the same buffer again: no copy to wait for, only the ring's event");
+		ok(sum == 2 * 4 * MiB && fakecuda_copy_bytes() - c0 < 64,
+		   "it reads the copy the kernel before had, not a new one");
+		c0 = fakecuda_copy_bytes();
+		ok(tfill(a, 4 * MiB, 7) == 0 && tsum(a, 4 * MiB) == 7ULL * 4 * MiB &&
+		   fakecuda_copy_bytes() - c0 < 4 * MiB + 64,
+		   "a kernel writes A; the next reads what it wrote, from the same copy");
+		ok(host_sum(a, 4 * MiB) == 7ULL * 4 * MiB, "and A itself was written back");
+	}
+
+	ok(cuMemsetD8Async(fill, 0, 4096, NULL) == 0, "a memset into T1");
+	is_int(records_of_sum(b, 4 * MiB, &sum), 2, "does not stop the overlap");
+	ok(cuMemsetD8Async(a, 9, 4 * MiB, NULL) == 0, "a memset into A, in T2");
+	is_int(records_of_sum(a, 4 * MiB, &sum), 3, "makes the next copy wait");
+	is_int(sum, 9ULL * 4 * MiB, "which sees what it wrote");
+	ok(cuMemcpyHtoD_v2(b + 16, "\x10", 1) == 0, "a copy into B");
+	is_int(records_of_sum(b, 4 * MiB, &sum), 3, "makes the next copy wait");
+	ok(cuEventRecord(ev, s2) == 0 && cuStreamWaitEvent(NULL, ev, 0) == 0, "a wait on another stream");
+	is_int(records_of_sum(a, 4 * MiB, &sum), 3, "makes the next copy wait");
+	ok(tsum(c, 32 * MiB) == host_sum(c, 32 * MiB) && fakecuda_last_param("t_sum", 0) == c,
+	   "a kernel given C, read in place");
+	is_int(records_of_sum(b, 4 * MiB, &sum), 3, "makes the next copy wait (it could have written anything in T2)");
+	ok(tsum(fill, 4096) == host_sum(fill, 4096), "a kernel without T2 pointers");
+	is_int(records_of_sum(a, 4 * MiB, &sum), 2, "does not");
+	is_int(records_of_sum(b, 4 * MiB, &sum), 2, "nor does a staged kernel on another buffer");
+	{
+		void *args[] = { &a, &(size_t){ 4 * MiB }, &out };
+		unsigned long long r0 = fakecuda_event_records(s2);
+
+		*(volatile unsigned long long *)(uintptr_t)out = 0;
+		ok(cuLaunchKernel(ksum, 4, 1, 1, 128, 1, 1, 0, s2, args, NULL) == 0 &&
+		   *(volatile unsigned long long *)(uintptr_t)out == 9ULL * 4 * MiB, "a staged kernel on another stream reads A");
+		is_int(fakecuda_event_records(s2) - r0, 3, "and its copy waits for everything before it on that stream");
+	}
+
+	/* a capture: the copy stream joins it and is joined back */
+	fakecuda_set_capturing(NULL, 1);
+	is_int(records_of_sum(a, 4 * MiB, &sum), 3, "capturing: the first staged launch waits");
+	is_int(records_of_sum(b, 4 * MiB, &sum), 2, "the next overlaps, inside the capture");
+	is_int(fakecuda_end_capture(NULL), 0, "the capture ends: no stream left unjoined");
+	is_int(records_of_sum(a, 4 * MiB, &sum), 3, "after it, the first eager launch waits (no event of the capture is used)");
+	is_int(sum, 9ULL * 4 * MiB, "and reads A");
+
+	/* the copy stream joined to a capture on another stream is not used
+	 * by an eager launch meanwhile */
+	fakecuda_set_capturing(s2, 1);
+	{
+		void *args[] = { &b, &(size_t){ 4 * MiB }, &out };
+
+		ok(cuLaunchKernel(ksum, 4, 1, 1, 128, 1, 1, 0, s2, args, NULL) == 0 &&
+		   fakecuda_last_copy_stream() != s2, "a staged launch on a capturing stream: copied on the copy stream");
+	}
+	*(volatile unsigned long long *)(uintptr_t)out = 0;
+	ok(tsum(a, 4 * MiB) == 9ULL * 4 * MiB && fakecuda_last_copy_stream() == NULL,
+	   "meanwhile an eager launch copies on its own stream, outside that capture");
+	is_int(fakecuda_end_capture(s2), 0, "and the capture ends joined");
+	is_int(host_sum(b, 17), 2ULL * 16 + 0x10, "B holds what was written to it");
 }
 
 static void off(void)
@@ -169,13 +275,33 @@ static void off(void)
 	   "t2_stream off: read in place");
 }
 
+/* t2_overlap off: every copy on the kernel's stream, after all before it */
+static void serial(void)
+{
+	CUdeviceptr fill, a, b;
+	unsigned long long sum;
+	size_t f, t;
+
+	setup();
+	setup_kernels();
+	ok(cuMemAlloc_v2(&fill, 240 * MiB) == 0 && cuMemAlloc_v2(&a, 4 * MiB) == 0 && cuMemAlloc_v2(&b, 4 * MiB) == 0 &&
+	   fakecuda_is_registered((void *)b) && cuMemGetInfo_v2(&f, &t) == 0, "A and B in T2, INFERENCE");
+	is_int(records_of_sum(a, 4 * MiB, &sum), 1, "one event a launch: the ring's");
+	is_int(records_of_sum(b, 4 * MiB, &sum), 1, "for the next too");
+	ok(fakecuda_last_param("t_sum", 0) != b && fakecuda_last_copy_stream() == NULL, "staged, copied on the kernel's stream");
+}
+
 int main(int argc, char **argv)
 {
 	if (argc > 1 && !strcmp(argv[1], "on"))
 		stage();
 	else if (argc > 1 && !strcmp(argv[1], "off"))
 		off();
+	else if (argc > 1 && !strcmp(argv[1], "overlap"))
+		overlap();
+	else if (argc > 1 && !strcmp(argv[1], "serial"))
+		serial();
 	else
-		return fprintf(stderr, "usage: t-stage on|off\n"), 100;
+		return fprintf(stderr, "usage: t-stage on|off|overlap|serial\n"), 100;
 	return done();
 }
