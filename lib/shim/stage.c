@@ -149,6 +149,7 @@ static struct {
 	_Atomic unsigned long long w_first, w_stream, w_epoch, w_shared, w_cs;
 	/* what bumped the epoch: a call the shim passed through, a launch it did not stage */
 	_Atomic unsigned long long b_call, b_launch;
+	_Atomic unsigned long long too_big_max; /* the most bytes one launch wanted staged */
 } count;
 
 /* bumped by whatever may write device memory where the shim cannot see */
@@ -176,6 +177,12 @@ void gb_stage_report(void)
 		atomic_load(&count.reused),
 		atomic_load(&count.no_t2),
 		atomic_load(&count.no_info), atomic_load(&count.too_big), atomic_load(&count.other));
+	if (atomic_load(&count.too_big)) {
+		char a[32], b[32];
+
+		gb_info("t2_stream: the largest launch read in place wanted %s staged; t2_stage is %s",
+			gb_size_human(atomic_load(&count.too_big_max), a, sizeof(a)), gb_size_human(g.conf.t2_stage, b, sizeof(b)));
+	}
 	if (g.conf.t2_overlap)
 		gb_info("t2_stream: copies that waited for everything before their kernel: %llu the first after "
 			"another stream, capture or a failure, %llu after a write the shim saw (%llu calls, %llu "
@@ -587,6 +594,12 @@ static int stage_launch(struct gb_launch *L, int *clean)
 	for (i = 0; i < n; i++)
 		total += SUMS_BYTES + align_up(h[i].end - h[i].base, REGION_ALIGN);
 	if (R.cuCtxGetCurrent(&ctx) != CUDA_SUCCESS || !(st = stage_find(ctx)) || st->broken || total > st->size) {
+		if (st && total > st->size) {
+			unsigned long long m = atomic_load_explicit(&count.too_big_max, memory_order_relaxed);
+
+			while (total > m && !atomic_compare_exchange_weak(&count.too_big_max, &m, total))
+				;
+		}
 		atomic_fetch_add_explicit(st && total > st->size ? &count.too_big : &count.other, 1, memory_order_relaxed);
 		return -1;
 	}
