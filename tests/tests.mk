@@ -3,7 +3,7 @@
 TEST_CFLAGS := $(filter-out -fvisibility=hidden -fno-visibility-inlines-hidden,$(ALL_CFLAGS)) -Itests
 
 UNIT := tests/unit/t-size tests/unit/t-conf tests/unit/t-status tests/unit/t-ptrmap tests/unit/t-tune \
-	tests/unit/t-quant tests/unit/t-gguf
+	tests/unit/t-quant tests/unit/t-gguf tests/unit/t-ring
 ifneq ($(CUDA_HOME),)
 UNIT += tests/unit/t-cuabi
 endif
@@ -38,6 +38,10 @@ tests/quant/%: tests/quant/%.c
 tests/unit/t-ptrmap: tests/unit/t-ptrmap.c lib/shim/ptrmap.o lib/libgb.a tests/tap.h
 	$(QUIET) CC $@
 	$(Q)$(CC) $(TEST_CFLAGS) -o $@ $< lib/shim/ptrmap.o lib/libgb.a -lpthread
+
+tests/unit/t-ring: tests/unit/t-ring.c lib/shim/ring.o lib/libgb.a tests/tap.h
+	$(QUIET) CC $@
+	$(Q)$(CC) $(TEST_CFLAGS) -o $@ $< lib/shim/ring.o lib/libgb.a
 
 # our ABI declarations against the toolkit's own headers
 tests/unit/t-cuabi: tests/unit/t-cuabi.c tests/unit/cuabi-ours.c tests/unit/cuabi-list.h lib/cuabi.h tests/tap.h

@@ -407,6 +407,24 @@ enum { GB_EV_ALLOC, GB_EV_FREE, GB_EV_QUERY, GB_EV_TICK };
 GB_HIDDEN void gb_phase_set(int phase, uint64_t now);
 GB_HIDDEN void gb_phase_query(void); /* takes g.lock */
 
+/* ---- ring.c (t2_stream's staging area) ---- */
+#define GB_RING_QUEUE 1024
+struct gb_ring_use {
+	size_t off, len;
+	CUevent ev;          /* made once per slot; recorded after the use */
+};
+struct gb_ring {
+	size_t size, head;
+	struct gb_ring_use q[GB_RING_QUEUE]; /* uses in flight, oldest first from h */
+	size_t h, n;
+};
+/* the offset of len bytes (len <= size), after wait(arg, ev) for each
+ * queued use they overlap */
+GB_HIDDEN size_t gb_ring_take(struct gb_ring *r, size_t len, void (*wait)(void *arg, CUevent ev), void *arg);
+/* queue a use of [off, off+len): its slot, whose event the caller
+ * records; NULL while the queue is full (take makes room) */
+GB_HIDDEN struct gb_ring_use *gb_ring_push(struct gb_ring *r, size_t off, size_t len);
+
 /* ---- stage.c (t2_stream) ---- */
 struct gb_launch {
 	CUfunction f;

@@ -33,10 +33,12 @@
  * context's own instead, and the kernel's stream waits for them.  A copy
  * is ordered after everything queued before the previous staged kernel
  * when nothing could have written its buffer since: same stream, same
- * capture, no buffer shared with that kernel, and no write the shim saw
- * in between (a copy or memset that may land in T2, a stream wait, a
- * graph or cooperative launch, a kernel given a T2 pointer it did not
- * stage: each bumps the epoch).  So the copy engine fetches the next
+ * capture, no buffer shared with that kernel, no staging bytes that
+ * kernel may still read (in a graph the ring's events are no edges), and
+ * no write the shim saw in between (a copy or memset that may land in
+ * T2, a stream wait, a graph or cooperative launch, a kernel given a T2
+ * pointer it did not stage, T2 allocations changing: each bumps the
+ * epoch).  So the copy engine fetches the next
  * weight while the kernels before it run, and goes from one copy to the
  * next without waiting for them.  Otherwise, and whenever the copy
  * stream belongs to another capture, it is ordered after everything
@@ -50,7 +52,6 @@
 #include "stage_ptx.h"
 
 #define MAX_STAGES 8
-#define MAX_FIFO 1024
 #define MAX_HITS 8
 #define MAX_PARAM_BYTES 32768
 #define REGION_ALIGN 256
@@ -71,6 +72,9 @@ struct t2snap {
 
 static struct t2snap *_Atomic snap;
 _Atomic int gb_staging;
+/* bumped by whatever may write device memory where the shim cannot see,
+ * and when T2 allocations come and go */
+static _Atomic unsigned long epoch;
 
 /* under g.lock, after T2 allocations changed */
 void gb_stage_publish(void)
@@ -94,6 +98,8 @@ void gb_stage_publish(void)
 		old->retired_at = now;
 	atomic_store_explicit(&snap, s, memory_order_release);
 	atomic_store_explicit(&gb_staging, s->n > 0, memory_order_relaxed);
+	/* a buffer freed and another made at its address is not the copy's */
+	atomic_fetch_add_explicit(&epoch, 1, memory_order_relaxed);
 	/* as in ptrmap.c: a launch holds a snapshot for microseconds */
 	for (pp = &s->older; (r = *pp); pp = &r->older)
 		if (now - r->retired_at >= 10000) {
@@ -152,8 +158,6 @@ static struct {
 	_Atomic unsigned long long too_big_max; /* the most bytes one launch wanted staged */
 } count;
 
-/* bumped by whatever may write device memory where the shim cannot see */
-static _Atomic unsigned long epoch;
 
 void gb_stage_wrote(CUdeviceptr dst)
 {
@@ -262,26 +266,21 @@ static const struct pinfo *param_info(CUfunction f)
 
 /* ---- the staging ring, per context ---- */
 
-struct region {
-	size_t off, len;
-	CUevent ev;
-};
-
 struct stage {
 	CUcontext ctx;
 	int dev;
 	int broken;
 	CUdeviceptr base;
-	size_t size, head;
+	size_t size;
 	CUmodule mod;
 	CUfunction fsum, fwb;
-	struct region q[MAX_FIFO]; /* in flight, oldest first from qh */
-	int qh, qn;
+	struct gb_ring ring;       /* which of its bytes are in use */
 	CUstream cs;               /* t2_overlap's copy stream; NULL: none */
 	CUevent pos, copied;       /* before the last staged kernel; its copies done */
 	struct {                   /* the last staged launch, while overlap may follow it */
 		int valid, ptsz, n;
 		CUstream s;
+		pthread_t thread;    /* for a per-thread default stream */
 		cuuint64_t capture;  /* its capture's id, 0: none */
 		unsigned long epoch;
 		uintptr_t base[MAX_HITS];
@@ -339,9 +338,10 @@ void gb_stage_prepare(int devi)
 		st->size = 0;
 	}
 	/* every event now: creating one inside a stream capture is not allowed */
-	for (int i = 0; !st->broken && i < MAX_FIFO; i++)
-		if (R.cuEventCreate(&st->q[i].ev, CU_EVENT_DISABLE_TIMING) != CUDA_SUCCESS)
-			st->q[i].ev = NULL;
+	st->ring.size = st->size;
+	for (int i = 0; !st->broken && i < GB_RING_QUEUE; i++)
+		if (R.cuEventCreate(&st->ring.q[i].ev, CU_EVENT_DISABLE_TIMING) != CUDA_SUCCESS)
+			st->ring.q[i].ev = NULL;
 	if (!st->broken && g.conf.t2_overlap &&
 	    (!R.cuStreamCreate || R.cuStreamCreate(&st->cs, CU_STREAM_NON_BLOCKING) != CUDA_SUCCESS ||
 	     R.cuEventCreate(&st->pos, CU_EVENT_DISABLE_TIMING) != CUDA_SUCCESS ||
@@ -365,41 +365,39 @@ void gb_stage_prepare(int devi)
 			gb_size_human(st->size, a, sizeof(a)), devi);
 }
 
-/* a region of len bytes, ordered after the last use of what it overwrites */
+/* a region of len bytes, ordered on stream s after every use of what it
+ * overwrites */
+struct ring_wait {
+	CUstream s;
+	unsigned flags;
+	CUresult (*wait)(CUstream, CUevent, unsigned int);
+};
+
+static void ring_wait(void *arg, CUevent ev)
+{
+	struct ring_wait *w = arg;
+
+	w->wait(w->s, ev, w->flags);
+}
+
 static size_t ring_take(struct stage *st, size_t len, CUstream s, unsigned flags,
 			CUresult (*wait)(CUstream, CUevent, unsigned int))
 {
-	size_t off;
+	struct ring_wait w = { s, flags, wait };
 
-	if (st->head + len > st->size)
-		st->head = 0;
-	off = st->head;
-	while (st->qn) {
-		struct region *r = &st->q[st->qh];
-
-		if (st->qn < MAX_FIFO && (r->off >= off + len || r->off + r->len <= off))
-			break;
-		if (r->ev)
-			wait(s, r->ev, flags);
-		st->qh = (st->qh + 1) % MAX_FIFO;
-		st->qn--;
-	}
-	st->head = off + len;
-	return off;
+	return gb_ring_take(&st->ring, len, ring_wait, &w);
 }
 
+/* the region is in use until what is queued on s so far is done */
 static void ring_done(struct stage *st, size_t off, size_t len, CUstream s, unsigned flags,
 		      CUresult (*record)(CUevent, CUstream, unsigned int))
 {
-	struct region *r = &st->q[(st->qh + st->qn) % MAX_FIFO];
+	struct gb_ring_use *u = gb_ring_push(&st->ring, off, len);
 
 	/* events are made once per slot and reused, never destroyed: a graph
 	 * captured with one keeps referring to it */
-	r->off = off;
-	r->len = len;
-	if (r->ev)
-		record(r->ev, s, flags);
-	st->qn++;
+	if (u && u->ev)
+		record(u->ev, s, flags);
 }
 
 static CUresult run_kernel(CUresult (*launch)(CUfunction, unsigned, unsigned, unsigned, unsigned, unsigned,
@@ -504,6 +502,20 @@ static int shares_last(const struct stage *st, const struct hit *h, int n)
 			if (h[i].base == st->last.base[j])
 				return 1;
 	return 0;
+}
+
+/* the legacy default stream is one for all threads; these are not */
+static int per_thread(CUstream h, int ptsz)
+{
+	return (!h && ptsz) || h == (CUstream)(uintptr_t)0x2; /* CU_STREAM_PER_THREAD */
+}
+
+/* whether the next region of len bytes overlaps the last staged launch's */
+static int lands_on_last(const struct stage *st, size_t len)
+{
+	size_t off = st->ring.head + len > st->ring.size ? 0 : st->ring.head;
+
+	return st->last.off < off + len && off < st->last.off + st->last.total;
 }
 
 /* whether every hit was one of the last staged launch's, whose copies
@@ -637,14 +649,18 @@ static int stage_launch(struct gb_launch *L, int *clean)
 
 		use_cs = sc >= 0 && (cc == 0 || (cc == 1 && sc == 1 && cid == sid));
 	}
-	/* nothing the shim saw has written T2 since the last staged launch */
+	/* nothing the shim saw has written T2 since the last staged launch,
+	 * on the same stream (a per-thread default stream is the thread's) */
 	same = use_cs && st->last.valid && st->last.s == L->stream && st->last.ptsz == L->ptsz &&
-	       st->last.capture == sid && st->last.epoch == ep;
+	       st->last.capture == sid && st->last.epoch == ep &&
+	       (!per_thread(L->stream, L->ptsz) || pthread_equal(st->last.thread, pthread_self()));
 	/* its buffers are all the last one's: their copies, with whatever
 	 * that kernel wrote, are still in the ring (the ring reuses a region
 	 * only after the event recorded after its last use) */
-	reuse = same && within_last(st, h, n);
-	relaxed = same && !reuse && !shares_last(st, h, n);
+	reuse = same && st->ring.n < GB_RING_QUEUE && within_last(st, h, n);
+	/* and its copies do not land on the region the last kernel may still
+	 * be reading: the event that guards it is no edge in a graph */
+	relaxed = same && !reuse && !shares_last(st, h, n) && !lands_on_last(st, total);
 	if (reuse) {
 		/* the checksum after the last kernel is the one before this */
 		for (i = 0; i < n; i++)
@@ -715,6 +731,8 @@ run:
 	else
 		rewrite(buf, bufsize, h, n);
 	e = L->run(L, newparams, L->params ? NULL : newextra);
+	if (e != CUDA_SUCCESS)
+		st->last.valid = 0; /* a reuse changed the sums the copies go with */
 	if (e == CUDA_SUCCESS) {
 		for (i = 0; i < n; i++) {
 			size_t len = h[i].end - h[i].base;
@@ -732,6 +750,7 @@ run:
 		} else if (use_cs) {
 			st->last.valid = 1;
 			st->last.s = L->stream;
+			st->last.thread = pthread_self();
 			st->last.ptsz = L->ptsz;
 			st->last.capture = sid;
 			st->last.epoch = ep;

@@ -4,6 +4,8 @@
  * what they write comes back, and that nothing breaks across the ring.
  * vram_limit 256M, kv_reserve 0, t2_stage 16M.
  */
+#include <pthread.h>
+
 #include "common.h"
 
 static const char ptx[] =
@@ -173,6 +175,28 @@ static unsigned long long records_of_sum(CUdeviceptr p, size_t n, unsigned long 
 	return fakecuda_event_records(NULL) - r0;
 }
 
+/* a staged sum on the per-thread default stream */
+static unsigned long long ptsum(CUdeviceptr p)
+{
+	size_t n = 4 * MiB;
+	void *args[] = { &p, &n, &out };
+
+	*(volatile unsigned long long *)(uintptr_t)out = 0;
+	if (cuLaunchKernel(ksum, 4, 1, 1, 128, 1, 1, 0, CU_STREAM_PER_THREAD, args, NULL))
+		return ~0ULL;
+	return *(volatile unsigned long long *)(uintptr_t)out;
+}
+
+static unsigned long long thread_sum;
+static CUcontext main_ctx;
+
+static void *ptsum_thread(void *arg)
+{
+	cuCtxSetCurrent(main_ctx);
+	thread_sum = ptsum(*(CUdeviceptr *)arg);
+	return NULL;
+}
+
 /* t2_overlap on (the default) */
 static void overlap(void)
 {
@@ -182,7 +206,7 @@ static void overlap(void)
 	CUevent ev;
 	size_t f, t, i;
 
-	setup();
+	main_ctx = setup();
 	setup_kernels();
 	ok(cuMemAlloc_v2(&fill, 240 * MiB) == 0 && cuMemAlloc_v2(&a, 4 * MiB) == 0 && cuMemAlloc_v2(&b, 4 * MiB) == 0 &&
 	   cuMemAlloc_v2(&c, 32 * MiB) == 0 && fakecuda_is_registered((void *)a) && fakecuda_is_registered((void *)b),
@@ -236,6 +260,26 @@ static void overlap(void)
 		ok(cuLaunchKernel(ksum, 4, 1, 1, 128, 1, 1, 0, s2, args, NULL) == 0 &&
 		   *(volatile unsigned long long *)(uintptr_t)out == 9ULL * 4 * MiB, "a staged kernel on another stream reads A");
 		is_int(fakecuda_event_records(s2) - r0, 3, "and its copy waits for everything before it on that stream");
+	}
+
+	{
+		CUdeviceptr d;
+
+		ok(cuMemAlloc_v2(&d, 4 * MiB) == 0 && fakecuda_is_registered((void *)d), "a new T2 allocation");
+		is_int(records_of_sum(b, 4 * MiB, &sum), 3, "makes the next copy wait (an address may have changed hands)");
+		ok(cuMemFree_v2(d) == 0, "freed");
+	}
+	/* the per-thread default stream is each thread's own */
+	{
+		pthread_t th;
+		unsigned long long r0;
+
+		ok(ptsum(a) == 9ULL * 4 * MiB, "a staged kernel on this thread's per-thread default stream");
+		r0 = fakecuda_event_records(CU_STREAM_PER_THREAD);
+		ok(pthread_create(&th, NULL, ptsum_thread, &b) == 0 && pthread_join(th, NULL) == 0 &&
+		   thread_sum == host_sum(b, 4 * MiB), "one on another thread's");
+		is_int(fakecuda_event_records(CU_STREAM_PER_THREAD) - r0, 3,
+		       "waits for everything before it: another stream, though the handle is the same");
 	}
 
 	/* a capture: the copy stream joins it and is joined back */

@@ -1,0 +1,58 @@
+/*
+ * t2_stream's staging ring: which bytes of the staging area a new copy
+ * may take, and which earlier uses it must wait for first.
+ *
+ * Regions are taken in order, wrapping to the start when the next does
+ * not fit; each use is queued with the event recorded after it.  A new
+ * region waits for every queued use it overlaps, wherever that use is in
+ * the queue: a lap that ends lower than the one before leaves the older
+ * lap's last uses at the head, ahead of newer ones the next lap meets
+ * first, and a kernel that takes the copies of the one before queues a
+ * second use of an older region.  Uses leave the queue from its head,
+ * once a new region covers them or to make room.
+ */
+#include "shim.h"
+
+static int overlaps(const struct gb_ring_use *u, size_t off, size_t len)
+{
+	return u->off < off + len && off < u->off + u->len;
+}
+
+size_t gb_ring_take(struct gb_ring *r, size_t len, void (*wait)(void *arg, CUevent ev), void *arg)
+{
+	size_t off, i;
+
+	if (r->head + len > r->size)
+		r->head = 0;
+	off = r->head;
+	for (i = 0; i < r->n; i++) {
+		const struct gb_ring_use *u = &r->q[(r->h + i) % GB_RING_QUEUE];
+
+		if (u->ev && overlaps(u, off, len))
+			wait(arg, u->ev);
+	}
+	while (r->n && (r->n == GB_RING_QUEUE || overlaps(&r->q[r->h], off, len))) {
+		const struct gb_ring_use *u = &r->q[r->h];
+
+		if (u->ev && !overlaps(u, off, len))
+			wait(arg, u->ev); /* the queue is full: one more wait makes room */
+		r->h = (r->h + 1) % GB_RING_QUEUE;
+		r->n--;
+	}
+	r->head = off + len;
+	return off;
+}
+
+struct gb_ring_use *gb_ring_push(struct gb_ring *r, size_t off, size_t len)
+{
+	struct gb_ring_use *u;
+
+	if (r->n == GB_RING_QUEUE)
+		return NULL;
+	/* each slot keeps its event: a graph captured with one refers to it */
+	u = &r->q[(r->h + r->n) % GB_RING_QUEUE];
+	u->off = off;
+	u->len = len;
+	r->n++;
+	return u;
+}

@@ -1,0 +1,88 @@
+/* t2_stream's staging ring: a new region waits for every earlier use it
+ * overlaps, wherever that use sits in the queue */
+#include "shim/shim.h"
+#include "../tap.h"
+
+#define EV(i) ((CUevent)(uintptr_t)(0x1000 + (i)))
+
+static struct gb_ring r;
+static int waited[GB_RING_QUEUE + 64], nwaited;
+
+static void wait(void *arg, CUevent ev)
+{
+	(void)arg;
+	if (nwaited < (int)(sizeof(waited) / sizeof(waited[0])))
+		waited[nwaited++] = (int)((uintptr_t)ev - 0x1000);
+}
+
+static int has(int ev)
+{
+	int i;
+
+	for (i = 0; i < nwaited; i++)
+		if (waited[i] == ev)
+			return 1;
+	return 0;
+}
+
+/* take len, then queue its use with event ev; the offset */
+static size_t use(size_t len, int ev)
+{
+	size_t off;
+	struct gb_ring_use *u;
+
+	nwaited = 0;
+	off = gb_ring_take(&r, len, wait, NULL);
+	u = gb_ring_push(&r, off, len);
+	if (u)
+		u->ev = EV(ev);
+	return off;
+}
+
+static void reset(size_t size)
+{
+	memset(&r, 0, sizeof(r));
+	r.size = size;
+}
+
+int main(void)
+{
+	size_t i;
+	int bad;
+
+	reset(100);
+	is_int(use(60, 1), 0, "the first region starts at 0");
+	is_int(nwaited, 0, "and waits for nothing");
+	is_int(use(35, 2), 60, "the next follows it");
+	is_int(nwaited, 0, "and waits for nothing");
+	is_int(use(45, 3), 0, "one that does not fit wraps to 0");
+	ok(nwaited == 1 && has(1), "and waits for the use it overwrites, only");
+	/* the head of the queue is now 2, at 60..95, which 0..58 misses; 3,
+	 * at 0..45, is behind it */
+	is_int(use(58, 4), 0, "a lap that ends lower: the next wraps to 0 again");
+	ok(has(3) && !has(2), "and waits for the newer use behind the head that it overlaps (3), not the one it misses");
+
+	reset(100);
+	use(40, 1);
+	use(40, 2);
+	{
+		struct gb_ring_use *u = gb_ring_push(&r, 0, 40); /* a kernel reusing region 1's copies */
+
+		ok(u != NULL, "a second use of an older region is queued");
+		u->ev = EV(3);
+	}
+	is_int(use(30, 4), 0, "the next region wraps over it");
+	ok(has(1) && has(3) && !has(2), "and waits for both uses of that region");
+
+	reset(100000);
+	for (i = 0, bad = 0; i < 3 * GB_RING_QUEUE; i++) {
+		size_t off = use(1, (int)(i % 4000));
+
+		bad += off >= 100000 || r.n > GB_RING_QUEUE;
+	}
+	is_int(bad, 0, "thousands of small uses: every region inside, the queue never over its size");
+	ok(r.n == GB_RING_QUEUE && gb_ring_push(&r, 0, 1) == NULL, "a full queue takes no more without a take");
+	use(1, 9999);
+	ok(r.n == GB_RING_QUEUE && nwaited >= 1, "a take on a full queue waits for its oldest use and makes room");
+	return done();
+}
