@@ -10,6 +10,11 @@
  * first, and a kernel that takes the copies of the one before queues a
  * second use of an older region.  Uses leave the queue from its head,
  * once a new region covers them or to make room.
+ *
+ * A use queued in the caller's own order (the same stream, capture and,
+ * for a per-thread default stream, thread) needs no wait: whatever the
+ * new copy is ordered after already follows it.  (t2_stream keeps the one
+ * use that may not, the previous kernel's, from being overwritten.)
  */
 #include "shim.h"
 
@@ -18,7 +23,14 @@ static int overlaps(const struct gb_ring_use *u, size_t off, size_t len)
 	return u->off < off + len && off < u->off + u->len;
 }
 
-size_t gb_ring_take(struct gb_ring *r, size_t len, void (*wait)(void *arg, CUevent ev), void *arg)
+static int same_order(const struct gb_ring_order *a, const struct gb_ring_order *b)
+{
+	return a && a->s == b->s && a->capture == b->capture && a->per_thread == b->per_thread &&
+	       (!a->per_thread || pthread_equal(a->thread, b->thread));
+}
+
+size_t gb_ring_take(struct gb_ring *r, size_t len, const struct gb_ring_order *o,
+		    void (*wait)(void *arg, CUevent ev), void *arg)
 {
 	size_t off, i;
 
@@ -28,7 +40,7 @@ size_t gb_ring_take(struct gb_ring *r, size_t len, void (*wait)(void *arg, CUeve
 	for (i = 0; i < r->n; i++) {
 		const struct gb_ring_use *u = &r->q[(r->h + i) % GB_RING_QUEUE];
 
-		if (u->ev && overlaps(u, off, len))
+		if (u->ev && overlaps(u, off, len) && !same_order(o, &u->order))
 			wait(arg, u->ev);
 	}
 	while (r->n && (r->n == GB_RING_QUEUE || overlaps(&r->q[r->h], off, len))) {

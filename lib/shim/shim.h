@@ -409,9 +409,17 @@ GB_HIDDEN void gb_phase_query(void); /* takes g.lock */
 
 /* ---- ring.c (t2_stream's staging area) ---- */
 #define GB_RING_QUEUE 1024
+/* where a use was queued: uses in the caller's own order need no wait */
+struct gb_ring_order {
+	CUstream s;
+	cuuint64_t capture;  /* its capture's id, 0: none */
+	int per_thread;      /* s is a per-thread default stream: thread tells */
+	pthread_t thread;
+};
 struct gb_ring_use {
 	size_t off, len;
 	CUevent ev;          /* made once per slot; recorded after the use */
+	struct gb_ring_order order;
 };
 struct gb_ring {
 	size_t size, head;
@@ -419,8 +427,9 @@ struct gb_ring {
 	size_t h, n;
 };
 /* the offset of len bytes (len <= size), after wait(arg, ev) for each
- * queued use they overlap */
-GB_HIDDEN size_t gb_ring_take(struct gb_ring *r, size_t len, void (*wait)(void *arg, CUevent ev), void *arg);
+ * queued use they overlap that was not queued in order o (NULL: each) */
+GB_HIDDEN size_t gb_ring_take(struct gb_ring *r, size_t len, const struct gb_ring_order *o,
+			      void (*wait)(void *arg, CUevent ev), void *arg);
 /* queue a use of [off, off+len): its slot, whose event the caller
  * records; NULL while the queue is full (take makes room) */
 GB_HIDDEN struct gb_ring_use *gb_ring_push(struct gb_ring *r, size_t off, size_t len);

@@ -380,20 +380,24 @@ static void ring_wait(void *arg, CUevent ev)
 	w->wait(w->s, ev, w->flags);
 }
 
-static size_t ring_take(struct stage *st, size_t len, CUstream s, unsigned flags,
+static size_t ring_take(struct stage *st, size_t len, const struct gb_ring_order *o, CUstream s, unsigned flags,
 			CUresult (*wait)(CUstream, CUevent, unsigned int))
 {
 	struct ring_wait w = { s, flags, wait };
 
-	return gb_ring_take(&st->ring, len, ring_wait, &w);
+	return gb_ring_take(&st->ring, len, o, ring_wait, &w);
 }
 
 /* the region is in use until what is queued on s so far is done */
-static void ring_done(struct stage *st, size_t off, size_t len, CUstream s, unsigned flags,
-		      CUresult (*record)(CUevent, CUstream, unsigned int))
+static void ring_done(struct stage *st, size_t off, size_t len, const struct gb_ring_order *o, CUstream s,
+		      unsigned flags, CUresult (*record)(CUevent, CUstream, unsigned int))
 {
 	struct gb_ring_use *u = gb_ring_push(&st->ring, off, len);
 
+	if (u && o)
+		u->order = *o;
+	else if (u)
+		memset(&u->order, 0, sizeof(u->order));
 	/* events are made once per slot and reused, never destroyed: a graph
 	 * captured with one keeps referring to it */
 	if (u && u->ev)
@@ -566,7 +570,8 @@ static int stage_launch(struct gb_launch *L, int *clean)
 	unsigned flags;
 	CUstream q;
 	CUresult e;
-	int n = 0, i, use_cs = 0, same, relaxed = 0, reuse, joined = 0;
+	int n = 0, i, use_cs = 0, same, relaxed = 0, reuse, joined = 0, sc;
+	struct gb_ring_order ord, *op;
 
 	*clean = 0;
 	if (!s || !s->n) {
@@ -643,9 +648,18 @@ static int stage_launch(struct gb_launch *L, int *clean)
 
 	pthread_mutex_lock(&st->lk);
 	ep = atomic_load_explicit(&epoch, memory_order_relaxed);
+	/* the kernel's order: the ring's uses in it need no wait */
+	sc = capture_of(L->stream, L->ptsz, &sid);
+	memset(&ord, 0, sizeof(ord));
+	ord.s = L->stream;
+	ord.capture = sid;
+	ord.per_thread = per_thread(L->stream, L->ptsz);
+	if (ord.per_thread)
+		ord.thread = pthread_self();
+	op = sc >= 0 ? &ord : NULL;
 	/* the copy stream, unless it is in a capture other than the kernel's */
 	if (st->cs) {
-		int sc = capture_of(L->stream, L->ptsz, &sid), cc = capture_of(st->cs, 0, &cid);
+		int cc = capture_of(st->cs, 0, &cid);
 
 		use_cs = sc >= 0 && (cc == 0 || (cc == 1 && sc == 1 && cid == sid));
 	}
@@ -697,7 +711,7 @@ static int stage_launch(struct gb_launch *L, int *clean)
 	qwait = use_cs ? R.cuStreamWaitEvent : wait;
 
 	/* one region for all of them, so that none overwrites another */
-	off = off0 = ring_take(st, total, q, flags, qwait);
+	off = off0 = ring_take(st, total, op, q, flags, qwait);
 	for (i = 0; i < n; i++) {
 		size_t len = h[i].end - h[i].base;
 		void *args[3];
@@ -764,7 +778,7 @@ run:
 			}
 		}
 	}
-	ring_done(st, off0, total, L->stream, flags ? CU_EVENT_RECORD_EXTERNAL : 0, record);
+	ring_done(st, off0, total, op, L->stream, flags ? CU_EVENT_RECORD_EXTERNAL : 0, record);
 	pthread_mutex_unlock(&st->lk);
 	free(buf);
 	if (e == CUDA_SUCCESS) {
@@ -782,7 +796,7 @@ undo:
 	 * after the copy stream is joined back (a capture needs it) */
 	if (joined && R.cuEventRecordWithFlags(st->copied, st->cs, 0) == CUDA_SUCCESS)
 		wait(L->stream, st->copied, 0);
-	ring_done(st, off0, total, L->stream, flags ? CU_EVENT_RECORD_EXTERNAL : 0, record);
+	ring_done(st, off0, total, op, L->stream, flags ? CU_EVENT_RECORD_EXTERNAL : 0, record);
 	pthread_mutex_unlock(&st->lk);
 	free(buf);
 	gb_debug("t2_stream: staging failed (CUDA error %d): reading in place", e);

@@ -32,7 +32,7 @@ static size_t use(size_t len, int ev)
 	struct gb_ring_use *u;
 
 	nwaited = 0;
-	off = gb_ring_take(&r, len, wait, NULL);
+	off = gb_ring_take(&r, len, NULL, wait, NULL);
 	u = gb_ring_push(&r, off, len);
 	if (u)
 		u->ev = EV(ev);
@@ -73,6 +73,32 @@ int main(void)
 	}
 	is_int(use(30, 4), 0, "the next region wraps over it");
 	ok(has(1) && has(3) && !has(2), "and waits for both uses of that region");
+
+	{
+		struct gb_ring_order o1 = { (CUstream)(uintptr_t)0x10, 0, 0, 0 }, o2 = o1;
+		struct gb_ring_use *u;
+
+		o2.s = (CUstream)(uintptr_t)0x20;
+		reset(100);
+		u = gb_ring_push(&r, 0, 50);
+		u->ev = EV(1);
+		u->order = o1;
+		u = gb_ring_push(&r, 50, 50);
+		u->ev = EV(2);
+		u->order = o2;
+		r.head = 100;
+		nwaited = 0;
+		is_int(gb_ring_take(&r, 100, &o1, wait, NULL), 0, "a region over two uses");
+		ok(nwaited == 1 && has(2), "waits for the use on another stream only, not the one in its own order");
+		o2 = o1;
+		o2.capture = 7;
+		u = gb_ring_push(&r, 0, 100);
+		u->ev = EV(3);
+		u->order = o2;
+		nwaited = 0;
+		gb_ring_take(&r, 100, &o1, wait, NULL);
+		ok(nwaited == 1 && has(3), "a use on the same stream in a capture is another order");
+	}
 
 	reset(100000);
 	for (i = 0, bad = 0; i < 3 * GB_RING_QUEUE; i++) {
