@@ -109,103 +109,73 @@
  * where it is not one plain address).  Structures are passed as
  * pointers, so they are declared as such.
  */
-#define GB_WRITE_FUNCS(X) \
-	X(cuMemcpy, "cuMemcpy", 4000, V_LEGACY, (CUdeviceptr d, CUdeviceptr s, size_t n), (d, s, n), d) \
-	X(cuMemcpy_ptds, "cuMemcpy", 7000, V_PTSZ, (CUdeviceptr d, CUdeviceptr s, size_t n), (d, s, n), d) \
-	X(cuMemcpyAsync, "cuMemcpyAsync", 4000, V_LEGACY, (CUdeviceptr d, CUdeviceptr s, size_t n, CUstream h), \
-	  (d, s, n, h), d) \
-	X(cuMemcpyAsync_ptsz, "cuMemcpyAsync", 7000, V_PTSZ, (CUdeviceptr d, CUdeviceptr s, size_t n, CUstream h), \
-	  (d, s, n, h), d) \
-	X(cuMemcpyPeer, "cuMemcpyPeer", 4000, V_LEGACY, \
-	  (CUdeviceptr d, CUcontext dc, CUdeviceptr s, CUcontext sc, size_t n), (d, dc, s, sc, n), d) \
-	X(cuMemcpyPeer_ptds, "cuMemcpyPeer", 7000, V_PTSZ, \
-	  (CUdeviceptr d, CUcontext dc, CUdeviceptr s, CUcontext sc, size_t n), (d, dc, s, sc, n), d) \
-	X(cuMemcpyPeerAsync, "cuMemcpyPeerAsync", 4000, V_LEGACY, \
-	  (CUdeviceptr d, CUcontext dc, CUdeviceptr s, CUcontext sc, size_t n, CUstream h), (d, dc, s, sc, n, h), d) \
-	X(cuMemcpyPeerAsync_ptsz, "cuMemcpyPeerAsync", 7000, V_PTSZ, \
-	  (CUdeviceptr d, CUcontext dc, CUdeviceptr s, CUcontext sc, size_t n, CUstream h), (d, dc, s, sc, n, h), d) \
-	X(cuMemcpyHtoD_v2, "cuMemcpyHtoD", 3020, V_LEGACY, (CUdeviceptr d, const void *s, size_t n), (d, s, n), d) \
-	X(cuMemcpyHtoD_v2_ptds, "cuMemcpyHtoD", 7000, V_PTSZ, (CUdeviceptr d, const void *s, size_t n), (d, s, n), d) \
-	X(cuMemcpyHtoDAsync_v2, "cuMemcpyHtoDAsync", 3020, V_LEGACY, \
-	  (CUdeviceptr d, const void *s, size_t n, CUstream h), (d, s, n, h), d) \
-	X(cuMemcpyHtoDAsync_v2_ptsz, "cuMemcpyHtoDAsync", 7000, V_PTSZ, \
-	  (CUdeviceptr d, const void *s, size_t n, CUstream h), (d, s, n, h), d) \
-	X(cuMemcpyDtoD_v2, "cuMemcpyDtoD", 3020, V_LEGACY, (CUdeviceptr d, CUdeviceptr s, size_t n), (d, s, n), d) \
-	X(cuMemcpyDtoD_v2_ptds, "cuMemcpyDtoD", 7000, V_PTSZ, (CUdeviceptr d, CUdeviceptr s, size_t n), (d, s, n), d) \
-	X(cuMemcpyDtoDAsync_v2, "cuMemcpyDtoDAsync", 3020, V_LEGACY, \
+#define GB_WRITE_FUNCS(X) GB_WRITE_PAIRS(X, GB_WRITE_PAIR)
+/* each in its legacy and its per-thread-default-stream form, which came
+ * with CUDA 7.0: W(X, legacy name, per-thread name, cuGetProcAddress
+ * name, first version, parameters, arguments, destination) */
+#define GB_WRITE_PAIR(X, name, ptname, base, ver, params, args, dst) \
+	X(name, base, ver, V_LEGACY, params, args, dst) \
+	X(ptname, base, ((ver) < 7000 ? 7000 : (ver)), V_PTSZ, params, args, dst)
+#define GB_WRITE_PAIRS(X, W) \
+	W(X, cuMemcpy, cuMemcpy_ptds, "cuMemcpy", 4000, (CUdeviceptr d, CUdeviceptr s, size_t n), (d, s, n), d) \
+	W(X, cuMemcpyAsync, cuMemcpyAsync_ptsz, "cuMemcpyAsync", 4000, \
 	  (CUdeviceptr d, CUdeviceptr s, size_t n, CUstream h), (d, s, n, h), d) \
-	X(cuMemcpyDtoDAsync_v2_ptsz, "cuMemcpyDtoDAsync", 7000, V_PTSZ, \
+	W(X, cuMemcpyPeer, cuMemcpyPeer_ptds, "cuMemcpyPeer", 4000, \
+	  (CUdeviceptr d, CUcontext dc, CUdeviceptr s, CUcontext sc, size_t n), (d, dc, s, sc, n), d) \
+	W(X, cuMemcpyPeerAsync, cuMemcpyPeerAsync_ptsz, "cuMemcpyPeerAsync", 4000, \
+	  (CUdeviceptr d, CUcontext dc, CUdeviceptr s, CUcontext sc, size_t n, CUstream h), (d, dc, s, sc, n, h), d) \
+	W(X, cuMemcpyHtoD_v2, cuMemcpyHtoD_v2_ptds, "cuMemcpyHtoD", 3020, \
+	  (CUdeviceptr d, const void *s, size_t n), (d, s, n), d) \
+	W(X, cuMemcpyHtoDAsync_v2, cuMemcpyHtoDAsync_v2_ptsz, "cuMemcpyHtoDAsync", 3020, \
+	  (CUdeviceptr d, const void *s, size_t n, CUstream h), (d, s, n, h), d) \
+	W(X, cuMemcpyDtoD_v2, cuMemcpyDtoD_v2_ptds, "cuMemcpyDtoD", 3020, \
+	  (CUdeviceptr d, CUdeviceptr s, size_t n), (d, s, n), d) \
+	W(X, cuMemcpyDtoDAsync_v2, cuMemcpyDtoDAsync_v2_ptsz, "cuMemcpyDtoDAsync", 3020, \
 	  (CUdeviceptr d, CUdeviceptr s, size_t n, CUstream h), (d, s, n, h), d) \
-	X(cuMemcpyAtoD_v2, "cuMemcpyAtoD", 3020, V_LEGACY, (CUdeviceptr d, void *a, size_t o, size_t n), (d, a, o, n), d) \
-	X(cuMemcpyAtoD_v2_ptds, "cuMemcpyAtoD", 7000, V_PTSZ, (CUdeviceptr d, void *a, size_t o, size_t n), \
-	  (d, a, o, n), d) \
-	X(cuMemcpy2D_v2, "cuMemcpy2D", 3020, V_LEGACY, (const void *p), (p), 0) \
-	X(cuMemcpy2D_v2_ptds, "cuMemcpy2D", 7000, V_PTSZ, (const void *p), (p), 0) \
-	X(cuMemcpy2DUnaligned_v2, "cuMemcpy2DUnaligned", 3020, V_LEGACY, (const void *p), (p), 0) \
-	X(cuMemcpy2DUnaligned_v2_ptds, "cuMemcpy2DUnaligned", 7000, V_PTSZ, (const void *p), (p), 0) \
-	X(cuMemcpy2DAsync_v2, "cuMemcpy2DAsync", 3020, V_LEGACY, (const void *p, CUstream h), (p, h), 0) \
-	X(cuMemcpy2DAsync_v2_ptsz, "cuMemcpy2DAsync", 7000, V_PTSZ, (const void *p, CUstream h), (p, h), 0) \
-	X(cuMemcpy3D_v2, "cuMemcpy3D", 3020, V_LEGACY, (const void *p), (p), 0) \
-	X(cuMemcpy3D_v2_ptds, "cuMemcpy3D", 7000, V_PTSZ, (const void *p), (p), 0) \
-	X(cuMemcpy3DAsync_v2, "cuMemcpy3DAsync", 3020, V_LEGACY, (const void *p, CUstream h), (p, h), 0) \
-	X(cuMemcpy3DAsync_v2_ptsz, "cuMemcpy3DAsync", 7000, V_PTSZ, (const void *p, CUstream h), (p, h), 0) \
-	X(cuMemcpy3DPeer, "cuMemcpy3DPeer", 4000, V_LEGACY, (const void *p), (p), 0) \
-	X(cuMemcpy3DPeer_ptds, "cuMemcpy3DPeer", 7000, V_PTSZ, (const void *p), (p), 0) \
-	X(cuMemcpy3DPeerAsync, "cuMemcpy3DPeerAsync", 4000, V_LEGACY, (const void *p, CUstream h), (p, h), 0) \
-	X(cuMemcpy3DPeerAsync_ptsz, "cuMemcpy3DPeerAsync", 7000, V_PTSZ, (const void *p, CUstream h), (p, h), 0) \
-	X(cuMemsetD8_v2, "cuMemsetD8", 3020, V_LEGACY, (CUdeviceptr d, unsigned char v, size_t n), (d, v, n), d) \
-	X(cuMemsetD8_v2_ptds, "cuMemsetD8", 7000, V_PTSZ, (CUdeviceptr d, unsigned char v, size_t n), (d, v, n), d) \
-	X(cuMemsetD16_v2, "cuMemsetD16", 3020, V_LEGACY, (CUdeviceptr d, unsigned short v, size_t n), (d, v, n), d) \
-	X(cuMemsetD16_v2_ptds, "cuMemsetD16", 7000, V_PTSZ, (CUdeviceptr d, unsigned short v, size_t n), (d, v, n), d) \
-	X(cuMemsetD32_v2, "cuMemsetD32", 3020, V_LEGACY, (CUdeviceptr d, unsigned int v, size_t n), (d, v, n), d) \
-	X(cuMemsetD32_v2_ptds, "cuMemsetD32", 7000, V_PTSZ, (CUdeviceptr d, unsigned int v, size_t n), (d, v, n), d) \
-	X(cuMemsetD8Async, "cuMemsetD8Async", 3020, V_LEGACY, (CUdeviceptr d, unsigned char v, size_t n, CUstream h), \
-	  (d, v, n, h), d) \
-	X(cuMemsetD8Async_ptsz, "cuMemsetD8Async", 7000, V_PTSZ, \
+	W(X, cuMemcpyAtoD_v2, cuMemcpyAtoD_v2_ptds, "cuMemcpyAtoD", 3020, \
+	  (CUdeviceptr d, void *a, size_t o, size_t n), (d, a, o, n), d) \
+	W(X, cuMemcpy2D_v2, cuMemcpy2D_v2_ptds, "cuMemcpy2D", 3020, (const void *p), (p), 0) \
+	W(X, cuMemcpy2DUnaligned_v2, cuMemcpy2DUnaligned_v2_ptds, "cuMemcpy2DUnaligned", 3020, \
+	  (const void *p), (p), 0) \
+	W(X, cuMemcpy2DAsync_v2, cuMemcpy2DAsync_v2_ptsz, "cuMemcpy2DAsync", 3020, \
+	  (const void *p, CUstream h), (p, h), 0) \
+	W(X, cuMemcpy3D_v2, cuMemcpy3D_v2_ptds, "cuMemcpy3D", 3020, (const void *p), (p), 0) \
+	W(X, cuMemcpy3DAsync_v2, cuMemcpy3DAsync_v2_ptsz, "cuMemcpy3DAsync", 3020, \
+	  (const void *p, CUstream h), (p, h), 0) \
+	W(X, cuMemcpy3DPeer, cuMemcpy3DPeer_ptds, "cuMemcpy3DPeer", 4000, (const void *p), (p), 0) \
+	W(X, cuMemcpy3DPeerAsync, cuMemcpy3DPeerAsync_ptsz, "cuMemcpy3DPeerAsync", 4000, \
+	  (const void *p, CUstream h), (p, h), 0) \
+	W(X, cuMemsetD8_v2, cuMemsetD8_v2_ptds, "cuMemsetD8", 3020, \
+	  (CUdeviceptr d, unsigned char v, size_t n), (d, v, n), d) \
+	W(X, cuMemsetD16_v2, cuMemsetD16_v2_ptds, "cuMemsetD16", 3020, \
+	  (CUdeviceptr d, unsigned short v, size_t n), (d, v, n), d) \
+	W(X, cuMemsetD32_v2, cuMemsetD32_v2_ptds, "cuMemsetD32", 3020, \
+	  (CUdeviceptr d, unsigned int v, size_t n), (d, v, n), d) \
+	W(X, cuMemsetD8Async, cuMemsetD8Async_ptsz, "cuMemsetD8Async", 3020, \
 	  (CUdeviceptr d, unsigned char v, size_t n, CUstream h), (d, v, n, h), d) \
-	X(cuMemsetD16Async, "cuMemsetD16Async", 3020, V_LEGACY, \
+	W(X, cuMemsetD16Async, cuMemsetD16Async_ptsz, "cuMemsetD16Async", 3020, \
 	  (CUdeviceptr d, unsigned short v, size_t n, CUstream h), (d, v, n, h), d) \
-	X(cuMemsetD16Async_ptsz, "cuMemsetD16Async", 7000, V_PTSZ, \
-	  (CUdeviceptr d, unsigned short v, size_t n, CUstream h), (d, v, n, h), d) \
-	X(cuMemsetD32Async, "cuMemsetD32Async", 3020, V_LEGACY, (CUdeviceptr d, unsigned int v, size_t n, CUstream h), \
-	  (d, v, n, h), d) \
-	X(cuMemsetD32Async_ptsz, "cuMemsetD32Async", 7000, V_PTSZ, \
+	W(X, cuMemsetD32Async, cuMemsetD32Async_ptsz, "cuMemsetD32Async", 3020, \
 	  (CUdeviceptr d, unsigned int v, size_t n, CUstream h), (d, v, n, h), d) \
-	X(cuMemsetD2D8_v2, "cuMemsetD2D8", 3020, V_LEGACY, \
+	W(X, cuMemsetD2D8_v2, cuMemsetD2D8_v2_ptds, "cuMemsetD2D8", 3020, \
 	  (CUdeviceptr d, size_t p, unsigned char v, size_t w, size_t r), (d, p, v, w, r), d) \
-	X(cuMemsetD2D8_v2_ptds, "cuMemsetD2D8", 7000, V_PTSZ, \
-	  (CUdeviceptr d, size_t p, unsigned char v, size_t w, size_t r), (d, p, v, w, r), d) \
-	X(cuMemsetD2D16_v2, "cuMemsetD2D16", 3020, V_LEGACY, \
+	W(X, cuMemsetD2D16_v2, cuMemsetD2D16_v2_ptds, "cuMemsetD2D16", 3020, \
 	  (CUdeviceptr d, size_t p, unsigned short v, size_t w, size_t r), (d, p, v, w, r), d) \
-	X(cuMemsetD2D16_v2_ptds, "cuMemsetD2D16", 7000, V_PTSZ, \
-	  (CUdeviceptr d, size_t p, unsigned short v, size_t w, size_t r), (d, p, v, w, r), d) \
-	X(cuMemsetD2D32_v2, "cuMemsetD2D32", 3020, V_LEGACY, \
+	W(X, cuMemsetD2D32_v2, cuMemsetD2D32_v2_ptds, "cuMemsetD2D32", 3020, \
 	  (CUdeviceptr d, size_t p, unsigned int v, size_t w, size_t r), (d, p, v, w, r), d) \
-	X(cuMemsetD2D32_v2_ptds, "cuMemsetD2D32", 7000, V_PTSZ, \
-	  (CUdeviceptr d, size_t p, unsigned int v, size_t w, size_t r), (d, p, v, w, r), d) \
-	X(cuMemsetD2D8Async, "cuMemsetD2D8Async", 3020, V_LEGACY, \
+	W(X, cuMemsetD2D8Async, cuMemsetD2D8Async_ptsz, "cuMemsetD2D8Async", 3020, \
 	  (CUdeviceptr d, size_t p, unsigned char v, size_t w, size_t r, CUstream h), (d, p, v, w, r, h), d) \
-	X(cuMemsetD2D8Async_ptsz, "cuMemsetD2D8Async", 7000, V_PTSZ, \
-	  (CUdeviceptr d, size_t p, unsigned char v, size_t w, size_t r, CUstream h), (d, p, v, w, r, h), d) \
-	X(cuMemsetD2D16Async, "cuMemsetD2D16Async", 3020, V_LEGACY, \
+	W(X, cuMemsetD2D16Async, cuMemsetD2D16Async_ptsz, "cuMemsetD2D16Async", 3020, \
 	  (CUdeviceptr d, size_t p, unsigned short v, size_t w, size_t r, CUstream h), (d, p, v, w, r, h), d) \
-	X(cuMemsetD2D16Async_ptsz, "cuMemsetD2D16Async", 7000, V_PTSZ, \
-	  (CUdeviceptr d, size_t p, unsigned short v, size_t w, size_t r, CUstream h), (d, p, v, w, r, h), d) \
-	X(cuMemsetD2D32Async, "cuMemsetD2D32Async", 3020, V_LEGACY, \
+	W(X, cuMemsetD2D32Async, cuMemsetD2D32Async_ptsz, "cuMemsetD2D32Async", 3020, \
 	  (CUdeviceptr d, size_t p, unsigned int v, size_t w, size_t r, CUstream h), (d, p, v, w, r, h), d) \
-	X(cuMemsetD2D32Async_ptsz, "cuMemsetD2D32Async", 7000, V_PTSZ, \
-	  (CUdeviceptr d, size_t p, unsigned int v, size_t w, size_t r, CUstream h), (d, p, v, w, r, h), d) \
-	X(cuStreamWaitEvent, "cuStreamWaitEvent", 3020, V_LEGACY, (CUstream h, CUevent e, unsigned int f), (h, e, f), 0) \
-	X(cuStreamWaitEvent_ptsz, "cuStreamWaitEvent", 7000, V_PTSZ, (CUstream h, CUevent e, unsigned int f), \
-	  (h, e, f), 0) \
-	X(cuGraphLaunch, "cuGraphLaunch", 10000, V_LEGACY, (void *x, CUstream h), (x, h), 0) \
-	X(cuGraphLaunch_ptsz, "cuGraphLaunch", 10000, V_PTSZ, (void *x, CUstream h), (x, h), 0) \
-	X(cuLaunchCooperativeKernel, "cuLaunchCooperativeKernel", 9000, V_LEGACY, \
+	W(X, cuStreamWaitEvent, cuStreamWaitEvent_ptsz, "cuStreamWaitEvent", 3020, \
+	  (CUstream h, CUevent e, unsigned int f), (h, e, f), 0) \
+	W(X, cuGraphLaunch, cuGraphLaunch_ptsz, "cuGraphLaunch", 10000, (void *x, CUstream h), (x, h), 0) \
+	W(X, cuLaunchCooperativeKernel, cuLaunchCooperativeKernel_ptsz, "cuLaunchCooperativeKernel", 9000, \
 	  (CUfunction f, unsigned gx, unsigned gy, unsigned gz, unsigned bx, unsigned by, unsigned bz, unsigned sm, \
-	   CUstream h, void **a), (f, gx, gy, gz, bx, by, bz, sm, h, a), 0) \
-	X(cuLaunchCooperativeKernel_ptsz, "cuLaunchCooperativeKernel", 9000, V_PTSZ, \
-	  (CUfunction f, unsigned gx, unsigned gy, unsigned gz, unsigned bx, unsigned by, unsigned bz, unsigned sm, \
-	   CUstream h, void **a), (f, gx, gy, gz, bx, by, bz, sm, h, a), 0)
+	   CUstream h, void **a), \
+	  (f, gx, gy, gz, bx, by, bz, sm, h, a), 0)
 
 #define GB_RUNTIME_FUNCS(X) \
 	X(cudaError_t, cudaMalloc, (void **, size_t)) \
