@@ -81,20 +81,8 @@ __global__ void kcheck_const(const uint32_t *p, size_t n, uint32_t v, unsigned l
 
 static int blocks;
 
-/* A CUDA failure leaves the context unusable: report it and stop. */
-static void ck(cudaError_t e, const char *what, int line)
-{
-	if (e == cudaSuccess)
-		return;
-	ok(0, "%s (line %d): %s", what, line, cudaGetErrorString(e));
-	printf("Bail out! CUDA error\n");
-	done();
-	exit(1);
-}
-#define CK(call) ck((call), #call, __LINE__)
-#define LAUNCHED(what) ck(cudaGetLastError(), what, __LINE__)
-
 #include "gpu/ck.h"
+#define LAUNCHED(what) ck_runtime(cudaGetLastError(), what, __LINE__)
 #define CKD(call) CK_DRIVER(call)
 
 /* wrong words in n words at p, against pat(base + i, seed) */

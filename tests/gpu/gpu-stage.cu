@@ -29,6 +29,7 @@ extern "C" {
 #include "gb.h"
 }
 #include "tap.h"
+#include "gpu/ck.h"
 
 #define MiB (1024ULL * 1024)
 #define NB 4
@@ -65,16 +66,6 @@ __global__ void kspin(const uint32_t *p, unsigned long long *out, long long cycl
 		atomicAdd(out, v);
 }
 
-static void ck(cudaError_t e, const char *what, int line)
-{
-	if (e == cudaSuccess)
-		return;
-	ok(0, "%s (line %d): %s", what, line, cudaGetErrorString(e));
-	printf("Bail out! CUDA error\n");
-	done();
-	exit(1);
-}
-#define CK(call) ck((call), #call, __LINE__)
 
 static int read_status(struct gb_status *st)
 {
