@@ -152,7 +152,7 @@ static pthread_mutex_t pinfo_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct {
 	_Atomic unsigned long long looked, staged, overlapped, reused, no_info, no_t2, too_big, other;
 	/* why a copy waited for everything before it */
-	_Atomic unsigned long long w_first, w_stream, w_epoch, w_shared, w_cs;
+	_Atomic unsigned long long w_first, w_stream, w_epoch, w_shared, w_region, w_cs;
 	/* what bumped the epoch: a call the shim passed through, a launch it did not stage */
 	_Atomic unsigned long long b_call, b_launch;
 	_Atomic unsigned long long too_big_max; /* the most bytes one launch wanted staged */
@@ -190,10 +190,10 @@ void gb_stage_report(void)
 	if (g.conf.t2_overlap)
 		gb_info("t2_stream: copies that waited for everything before their kernel: %llu the first after "
 			"another stream, capture or a failure, %llu after a write the shim saw (%llu calls, %llu "
-			"launches not staged), %llu for a buffer the kernel before had, %llu with no copy stream "
-			"free", atomic_load(&count.w_first) + atomic_load(&count.w_stream), atomic_load(&count.w_epoch),
-			atomic_load(&count.b_call), atomic_load(&count.b_launch), atomic_load(&count.w_shared),
-			atomic_load(&count.w_cs));
+			"launches not staged), %llu for a buffer the kernel before had, %llu for staging bytes it "
+			"read, %llu with no copy stream free", atomic_load(&count.w_first) + atomic_load(&count.w_stream),
+			atomic_load(&count.w_epoch), atomic_load(&count.b_call), atomic_load(&count.b_launch),
+			atomic_load(&count.w_shared), atomic_load(&count.w_region), atomic_load(&count.w_cs));
 }
 
 static CUresult param_at(CUfunction f, int kernel, size_t i, size_t *off, size_t *size)
@@ -539,6 +539,19 @@ static int within_last(const struct stage *st, struct hit *h, int n)
 	return 1;
 }
 
+/* at log_level debug: each staged launch, and how its copies were ordered */
+static void trace(const struct gb_launch *L, int n, size_t total, cuuint64_t sid, const char *how)
+{
+	const char *name = NULL;
+
+	if (gb_log_level < GB_LOG_DEBUG)
+		return;
+	if (R.cuFuncGetName)
+		R.cuFuncGetName(&name, L->f);
+	gb_debug("t2_stream: %.80s: %d buffers, %zu bytes, capture %llu: %s", name ? name : "?", n, total,
+		 (unsigned long long)sid, how);
+}
+
 /* *clean: set where the launch was not staged because it has no T2
  * pointer, so that it cannot have written T2 memory itself */
 static int stage_launch(struct gb_launch *L, int *clean)
@@ -688,15 +701,29 @@ static int stage_launch(struct gb_launch *L, int *clean)
 		off0 = st->last.off;
 		total = st->last.total;
 		atomic_fetch_add_explicit(&count.reused, 1, memory_order_relaxed);
+		trace(L, n, total, sid, "reused the copies of the launch before");
 		goto run;
 	}
-	if (!relaxed)
-		atomic_fetch_add_explicit(!st->cs || !use_cs ? &count.w_cs
-					  : !st->last.valid ? &count.w_first
-					  : st->last.s != L->stream || st->last.ptsz != L->ptsz || st->last.capture != sid
-						  ? &count.w_stream
-					  : st->last.epoch != ep ? &count.w_epoch : &count.w_shared,
-					  1, memory_order_relaxed);
+	if (relaxed) {
+		trace(L, n, total, sid, "overlapped");
+	} else {
+		static const char *const whys[] = {
+			"waited for all before: no copy stream", "waited for all before: first",
+			"waited for all before: another stream or capture", "waited for all before: a write",
+			"waited for all before: a buffer of the launch before",
+			"waited for all before: staging bytes the launch before read"
+		};
+		_Atomic unsigned long long *const ctr[] = { &count.w_cs, &count.w_first, &count.w_stream,
+							    &count.w_epoch, &count.w_shared, &count.w_region };
+		int w = !st->cs || !use_cs ? 0
+			: !st->last.valid ? 1
+			: st->last.s != L->stream || st->last.ptsz != L->ptsz || st->last.capture != sid ? 2
+			: st->last.epoch != ep ? 3
+			: shares_last(st, h, n) ? 4 : 5;
+
+		atomic_fetch_add_explicit(ctr[w], 1, memory_order_relaxed);
+		trace(L, n, total, sid, whys[w]);
+	}
 	st->last.valid = 0;
 	/* ordered after everything so far, or (relaxed) after what came
 	 * before the last staged kernel, recorded then */
