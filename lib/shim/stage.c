@@ -29,8 +29,9 @@
  * read in place, which is correct, only slower.  Not during MODEL_LOAD:
  * loading writes the weights.
  *
- * t2_overlap: the copies (and the first sums) go on a copy stream of the
- * context's own instead, and the kernel's stream waits for them.  A copy
+ * t2_overlap: the copies go on a copy stream of the context's own
+ * instead, and the kernel's stream waits for them (the sums stay on it,
+ * so that the copy engine goes from one copy straight to the next).  A copy
  * is ordered after everything queued before the previous staged kernel
  * when nothing could have written its buffer since: same stream, same
  * capture, no buffer shared with that kernel, no staging bytes that
@@ -565,10 +566,7 @@ static int stage_launch(struct gb_launch *L, int *clean)
 	CUresult (*record)(CUevent, CUstream, unsigned int) = L->ptsz ? R.cuEventRecordWithFlags_ptsz : R.cuEventRecordWithFlags;
 	CUresult (*capturing)(CUstream, CUstreamCaptureStatus *) = L->ptsz ? R.cuStreamIsCapturing_ptsz : R.cuStreamIsCapturing;
 	/* where the copies are queued: the kernel's stream, or the copy stream */
-	CUresult (*qlaunch)(CUfunction, unsigned, unsigned, unsigned, unsigned, unsigned, unsigned, unsigned,
-			    CUstream, void **, void **);
 	CUresult (*qmemcpy)(CUdeviceptr, CUdeviceptr, size_t, CUstream);
-	CUresult (*qmemset)(CUdeviceptr, unsigned char, size_t, CUstream);
 	CUresult (*qwait)(CUstream, CUevent, unsigned int);
 	CUstreamCaptureStatus cs = CU_STREAM_CAPTURE_STATUS_NONE;
 	unsigned char *pbuf = NULL, *buf = NULL;
@@ -732,26 +730,18 @@ static int stage_launch(struct gb_launch *L, int *clean)
 		use_cs = relaxed = 0;
 	joined = use_cs;
 	q = use_cs ? st->cs : L->stream;
-	qlaunch = use_cs ? R.cuLaunchKernel : launch;
 	qmemcpy = use_cs ? R.cuMemcpyAsync : memcpya;
-	qmemset = use_cs ? R.cuMemsetD8Async : memseta;
 	qwait = use_cs ? R.cuStreamWaitEvent : wait;
 
 	/* one region for all of them, so that none overwrites another */
 	off = off0 = ring_take(st, total, op, q, flags, qwait);
 	for (i = 0; i < n; i++) {
 		size_t len = h[i].end - h[i].base;
-		void *args[3];
 
 		h[i].sums = st->base + off;
 		h[i].copy = h[i].sums + SUMS_BYTES;
 		off += SUMS_BYTES + align_up(len, REGION_ALIGN);
-		args[0] = &h[i].copy;
-		args[1] = &len;
-		args[2] = &h[i].sums;
-		if ((e = qmemset(h[i].sums, 0, 16, q)) != CUDA_SUCCESS ||
-		    (e = qmemcpy(h[i].copy, (CUdeviceptr)h[i].base, len, q)) != CUDA_SUCCESS ||
-		    (e = run_kernel(qlaunch, st->fsum, len, q, args)) != CUDA_SUCCESS)
+		if ((e = qmemcpy(h[i].copy, (CUdeviceptr)h[i].base, len, q)) != CUDA_SUCCESS)
 			goto undo;
 		staged += len;
 	}
@@ -764,6 +754,16 @@ static int stage_launch(struct gb_launch *L, int *clean)
 		joined = 0;
 		if (record(st->pos, L->stream, 0) != CUDA_SUCCESS)
 			use_cs = 0;
+	}
+	/* the sums before the kernel, on its stream: the copy stream goes on
+	 * to the next copy meanwhile */
+	for (i = 0; i < n; i++) {
+		size_t len = h[i].end - h[i].base;
+		void *args[3] = { &h[i].copy, &len, &h[i].sums };
+
+		if ((e = memseta(h[i].sums, 0, 16, L->stream)) != CUDA_SUCCESS ||
+		    (e = run_kernel(launch, st->fsum, len, L->stream, args)) != CUDA_SUCCESS)
+			goto undo;
 	}
 run:
 	if (L->params)
