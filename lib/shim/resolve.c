@@ -53,6 +53,8 @@ static const struct hook hooks[] = {
 	H(cuLaunchKernel_ptsz, "cuLaunchKernel", 4000, V_PTSZ)
 	H(cuLaunchKernelEx, "cuLaunchKernelEx", 11060, V_LEGACY)
 	H(cuLaunchKernelEx_ptsz, "cuLaunchKernelEx", 11060, V_PTSZ)
+	H(cuStreamBeginCapture_v2, "cuStreamBeginCapture", 10010, V_LEGACY)
+	H(cuStreamBeginCapture_v2_ptsz, "cuStreamBeginCapture", 10010, V_PTSZ)
 	H(cuCtxDestroy_v2, "cuCtxDestroy", 4000, V_NONE)
 	H(cuDevicePrimaryCtxReset_v2, "cuDevicePrimaryCtxReset", 11000, V_NONE)
 	H(cuDevicePrimaryCtxRelease_v2, "cuDevicePrimaryCtxRelease", 11000, V_NONE)

@@ -94,6 +94,8 @@
 	X(CUresult, cuModuleLoadData, (CUmodule *, const void *)) \
 	X(CUresult, cuModuleGetFunction, (CUfunction *, CUmodule, const char *)) \
 	X(CUresult, cuStreamCreate, (CUstream *, unsigned int)) \
+	X(CUresult, cuStreamBeginCapture_v2, (CUstream, CUstreamCaptureMode)) \
+	X(CUresult, cuStreamBeginCapture_v2_ptsz, (CUstream, CUstreamCaptureMode)) \
 	X(CUresult, cuStreamGetCaptureInfo, (CUstream, CUstreamCaptureStatus *, cuuint64_t *)) \
 	X(CUresult, cuStreamGetCaptureInfo_ptsz, (CUstream, CUstreamCaptureStatus *, cuuint64_t *)) \
 	X(CUresult, cuEventRecordWithFlags, (CUevent, CUstream, unsigned int)) \
@@ -427,6 +429,8 @@ GB_HIDDEN void gb_stage_report(void);        /* at exit: what t2_stream did */
 /* the application may have written device memory at dst (0: anywhere)
  * by other means than a kernel launch the shim looked at */
 GB_HIDDEN void gb_stage_wrote(CUdeviceptr dst);
+/* a capture began on h: its first copy may be ordered after that point */
+GB_HIDDEN void gb_stage_capture_began(CUstream h, int ptsz);
 
 /* ---- statusd.c ---- */
 GB_HIDDEN void gb_status_start(void);

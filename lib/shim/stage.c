@@ -540,6 +540,37 @@ static int within_last(const struct stage *st, struct hit *h, int n)
 	return 1;
 }
 
+void gb_stage_capture_began(CUstream h, int ptsz)
+{
+	CUresult (*getctx)(CUstream, CUcontext *) = ptsz ? R.cuStreamGetCtx_ptsz : R.cuStreamGetCtx;
+	CUresult (*record)(CUevent, CUstream, unsigned int) =
+		ptsz ? R.cuEventRecordWithFlags_ptsz : R.cuEventRecordWithFlags;
+	CUcontext ctx = NULL;
+	struct stage *st;
+	cuuint64_t sid;
+
+	if (g.phase < GB_PHASE_INFERENCE || !getctx || !record || getctx(h, &ctx) != CUDA_SUCCESS ||
+	    !(st = stage_find(ctx)) || st->broken || !st->cs)
+		return;
+	pthread_mutex_lock(&st->lk);
+	/* the mark at the capture's start, where nothing of it is queued: a
+	 * copy ordered after it is a root of the graph, which a replay runs
+	 * after all before the replay.  As after a staged launch with no
+	 * buffers, the first copy follows it while nothing the shim sees
+	 * writes T2 in between. */
+	if (capture_of(h, ptsz, &sid) == 1 && record(st->pos, h, 0) == CUDA_SUCCESS) {
+		st->last.valid = 1;
+		st->last.s = h;
+		st->last.ptsz = ptsz;
+		st->last.thread = pthread_self();
+		st->last.capture = sid;
+		st->last.epoch = atomic_load_explicit(&epoch, memory_order_relaxed);
+		st->last.n = 0;
+		st->last.off = st->last.total = 0;
+	}
+	pthread_mutex_unlock(&st->lk);
+}
+
 /* at log_level debug: each staged launch, and how its copies were ordered */
 static void trace(const struct gb_launch *L, int n, size_t total, cuuint64_t sid, const char *how)
 {

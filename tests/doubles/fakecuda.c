@@ -1740,6 +1740,65 @@ API CUresult fc_cuStreamIsCapturing_ptsz(CUstream s, CUstreamCaptureStatus *st)
 	return is_capturing(s, st);
 }
 
+/* a capture begun through the API, as fakecuda_set_capturing; ending it
+ * checks that every stream that joined was joined back, and builds no
+ * graph (*graph is NULL) */
+static CUresult begin_capture(CUstream s, CUstreamCaptureMode mode)
+{
+	CUresult e;
+
+	pthread_mutex_lock(&lk);
+	if (!(e = need_init()) && !(e = stream_check(s)) && (unsigned)mode > CU_STREAM_CAPTURE_MODE_RELAXED)
+		e = CUDA_ERROR_INVALID_VALUE;
+	if (!e && sinfo_of(s)->capid)
+		e = CUDA_ERROR_ILLEGAL_STATE;
+	if (!e) {
+		struct sinfo *si = sinfo_of(s);
+
+		si->capid = next_capid++;
+		si->joined = si->ops;
+	}
+	pthread_mutex_unlock(&lk);
+	return e;
+}
+
+static CUresult end_capture(CUstream s, CUgraph *graph)
+{
+	CUresult e;
+
+	pthread_mutex_lock(&lk);
+	if (!(e = need_init()) && !(e = stream_check(s)) && !graph)
+		e = CUDA_ERROR_INVALID_VALUE;
+	if (!e && !sinfo_of(s)->capid)
+		e = CUDA_ERROR_ILLEGAL_STATE;
+	pthread_mutex_unlock(&lk);
+	if (!e) {
+		*graph = NULL;
+		e = (CUresult)fakecuda_end_capture(s);
+	}
+	return e;
+}
+
+API CUresult fc_cuStreamBeginCapture_v2(CUstream s, CUstreamCaptureMode mode)
+{
+	return begin_capture(s, mode);
+}
+
+API CUresult fc_cuStreamBeginCapture_v2_ptsz(CUstream s, CUstreamCaptureMode mode)
+{
+	return begin_capture(s, mode);
+}
+
+API CUresult fc_cuStreamEndCapture(CUstream s, CUgraph *graph)
+{
+	return end_capture(s, graph);
+}
+
+API CUresult fc_cuStreamEndCapture_ptsz(CUstream s, CUgraph *graph)
+{
+	return end_capture(s, graph);
+}
+
 API CUresult fc_cuEventCreate(CUevent *ev, unsigned int flags)
 {
 	struct CUevent_st *p = NULL;
@@ -2842,6 +2901,10 @@ API CUresult fc_cuGetErrorName(CUresult e, const char **s)
 	X(cuStreamIsCapturing_ptsz, (CUstream s, CUstreamCaptureStatus *c), (s, c)) \
 	X(cuStreamGetCaptureInfo, (CUstream s, CUstreamCaptureStatus *c, cuuint64_t *i), (s, c, i)) \
 	X(cuStreamGetCaptureInfo_ptsz, (CUstream s, CUstreamCaptureStatus *c, cuuint64_t *i), (s, c, i)) \
+	X(cuStreamBeginCapture_v2, (CUstream s, CUstreamCaptureMode m), (s, m)) \
+	X(cuStreamBeginCapture_v2_ptsz, (CUstream s, CUstreamCaptureMode m), (s, m)) \
+	X(cuStreamEndCapture, (CUstream s, CUgraph *g), (s, g)) \
+	X(cuStreamEndCapture_ptsz, (CUstream s, CUgraph *g), (s, g)) \
 	X(cuEventCreate, (CUevent *e, unsigned int f), (e, f)) \
 	X(cuEventRecord, (CUevent e, CUstream s), (e, s)) \
 	X(cuEventRecord_ptsz, (CUevent e, CUstream s), (e, s)) \
@@ -2936,6 +2999,7 @@ static const struct {
 	{ "cuDevicePrimaryCtxRelease", 11000 },
 	{ "cuDevicePrimaryCtxReset", 11000 },
 	{ "cuGetProcAddress", 12000 },
+	{ "cuStreamBeginCapture", 10010 },
 };
 
 /* bases with a per-thread-default-stream (_ptsz) variant */
@@ -2944,7 +3008,7 @@ static const char *const ptsz_bases[] = {
 	"cuStreamSynchronize", "cuStreamIsCapturing", "cuEventRecord", "cuLaunchHostFunc",
 	"cuStreamGetCtx", "cuLaunchKernel", "cuLaunchKernelEx", "cuMemcpyAsync", "cuMemcpyHtoDAsync",
 	"cuMemcpyDtoHAsync", "cuMemsetD8Async", "cuMemsetD32Async", "cuEventRecordWithFlags",
-	"cuStreamWaitEvent",
+	"cuStreamWaitEvent", "cuStreamBeginCapture", "cuStreamEndCapture",
 };
 
 static const struct export *export_find(const char *name)

@@ -290,6 +290,24 @@ static void overlap(void)
 	is_int(records_of_sum(a, 4 * MiB, &sum), 3, "after it, the first eager launch waits (no event of the capture is used)");
 	is_int(sum, 9ULL * 4 * MiB, "and reads A");
 
+	/* a capture begun by the API: the shim marks its start, and the
+	 * first copy in it follows that mark, unless a write came between */
+	{
+		CUgraph gr = NULL;
+		unsigned long long r0 = fakecuda_event_records(NULL);
+
+		ok(cuStreamBeginCapture_v2(NULL, CU_STREAM_CAPTURE_MODE_GLOBAL) == 0 &&
+		   fakecuda_event_records(NULL) - r0 == 1, "cuStreamBeginCapture: the shim marks the capture's start");
+		is_int(records_of_sum(a, 4 * MiB, &sum), 2, "the first staged launch in it overlaps the kernels before");
+		is_int(sum, 9ULL * 4 * MiB, "and reads A");
+		is_int(cuStreamEndCapture(NULL, &gr), 0, "the capture ends: no stream left unjoined");
+		ok(cuStreamBeginCapture_v2(NULL, CU_STREAM_CAPTURE_MODE_GLOBAL) == 0 &&
+		   cuMemsetD8Async(b, 2, 1, NULL) == 0, "another, with a memset into B first");
+		is_int(records_of_sum(b, 4 * MiB, &sum), 3, "its first copy waits for everything before it");
+		is_int(cuStreamEndCapture(NULL, &gr), 0, "the capture ends");
+		is_int(records_of_sum(a, 4 * MiB, &sum), 3, "and the first eager launch after it waits");
+	}
+
 	/* the copy stream joined to a capture on another stream is not used
 	 * by an eager launch meanwhile */
 	fakecuda_set_capturing(s2, 1);
