@@ -142,10 +142,11 @@ def decode_eager(model, ids, n):
     return times, toks
 
 
-def decode_graph(model, ids, n):
+def decode_graph(model, ids, n, prof=False):
     """Per-token times of n greedy steps replaying one CUDA graph of a
     decode step over a static KV cache, as serving engines do: the GPU's
-    time, not Python's."""
+    time, not Python's. prof: then profile two more replays and print
+    where their time went (copy_report)."""
     from transformers import StaticCache
 
     length = ids.shape[1] + n + 8
@@ -179,11 +180,77 @@ def decode_graph(model, ids, n):
         pos.add_(1)
         times.append(sync_time() - t0)
         toks.append(int(inp.item()))
+    if prof:
+        from torch.profiler import ProfilerActivity, profile as tprof
+
+        torch.cuda.synchronize()
+        with tprof(activities=[ProfilerActivity.CUDA]) as p:
+            for _ in range(2):
+                graph.replay()
+            torch.cuda.synchronize()
+        path = os.path.join(os.environ.get("TMPDIR", "/tmp"), f"gb-trace-{os.getpid()}.json")
+        p.export_chrome_trace(path)
+        copy_report(path, replays=2)
+        os.unlink(path)
     return times, toks
 
 
+def copy_report(path, replays):
+    """From a profiler trace of decode replays, on stderr: how busy the
+    copy engine was (host-to-device copies: t2_stream's), at what rate it
+    copied, the gaps between copies and the kernels that ran in the
+    largest, and the longest kernels (in-place reads of T2 among them)."""
+    with open(path) as f:
+        ev = [e for e in json.load(f).get("traceEvents", []) if e.get("ph") == "X" and "dur" in e]
+    gpu = [e for e in ev if e.get("cat") in ("kernel", "gpu_memcpy", "gpu_memset")]
+    if not gpu:
+        print("# profile: no GPU activity in the trace (graph nodes not traced?)", file=sys.stderr)
+        return
+    t0 = min(e["ts"] for e in gpu)
+    t1 = max(e["ts"] + e["dur"] for e in gpu)
+    h2d = sorted((e for e in gpu if e["cat"] == "gpu_memcpy" and "HtoD" in e["name"]), key=lambda e: e["ts"])
+    kern = sorted((e for e in gpu if e["cat"] == "kernel"), key=lambda e: e["ts"])
+    nb = sum(e.get("args", {}).get("bytes", 0) for e in h2d)
+    busy = sum(e["dur"] for e in h2d)
+    out = [f"# profile of {replays} decode replays: {(t1 - t0) / 1e3 / replays:.2f} ms a step; "
+           f"{len(h2d) // replays} host-to-device copies a step, {nb / replays / 2**30:.2f} GiB, busy "
+           f"{busy / (t1 - t0):.3f} of the time at {nb / busy / 1e3 if busy else 0:.1f} GB/s while busy"]
+    gaps = []
+    for a, b in zip(h2d, h2d[1:]):
+        g = b["ts"] - (a["ts"] + a["dur"])
+        if g > 0:
+            ran = [k for k in kern if k["ts"] < b["ts"] and k["ts"] + k["dur"] > a["ts"] + a["dur"]]
+            gaps.append((g, b.get("args", {}).get("bytes", 0), ran))
+    gsum = sum(g[0] for g in gaps)
+    out.append(f"# gaps between copies: {len(gaps) // replays} a step, {gsum / 1e3 / replays:.2f} ms a step; "
+               f"before the first copy {(h2d[0]['ts'] - t0) / 1e3 if h2d else 0:.2f} ms, after the last "
+               f"{(t1 - h2d[-1]['ts'] - h2d[-1]['dur']) / 1e3 if h2d else 0:.2f} ms")
+    for g, b, ran in sorted(gaps, key=lambda x: -x[0])[:12]:
+        names = ", ".join(f"{k['name'][:48]} {k['dur']:.0f}us" for k in ran[-4:])
+        out.append(f"#   {g:8.0f} us before a copy of {b / 2**20:7.1f} MiB; {len(ran)} kernels in it: {names}")
+    sizes = {}
+    for e in h2d:
+        b = e.get("args", {}).get("bytes", 0)
+        s = sizes.setdefault(b >> 20, [0, 0])
+        s[0] += 1
+        s[1] += e["dur"]
+    before = {}
+    for g, b, ran in gaps:
+        if g < 10000:  # not the time between replays
+            x = before.setdefault(b >> 20, [0, 0])
+            x[0] += 1
+            x[1] += g
+    for m, (c, d) in sorted(sizes.items(), key=lambda x: -x[0] * x[1][0])[:8]:
+        gn, gt = before.get(m, [0, 0])
+        out.append(f"#   copies of {m} MiB: {c // replays} a step, {c * (m << 20) / d / 1e3:.1f} GB/s; "
+                   f"{gn // replays} gaps before them a step, {gt / gn if gn else 0:.0f} us on average")
+    for k in sorted(kern, key=lambda e: -e["dur"])[:6]:
+        out.append(f"#   long kernel {k['dur']:.0f} us: {k['name'][:90]}")
+    print("\n".join(out), file=sys.stderr)
+
+
 @torch.inference_mode()
-def measure(model, vocab, prompt, decode_warm, decode_n, prefill_reps, logits_path, graphs):
+def measure(model, vocab, prompt, decode_warm, decode_n, prefill_reps, logits_path, graphs, prof=False):
     dev = next(model.parameters()).device if not hasattr(model, "hf_device_map") else torch.device("cuda")
     g = torch.Generator().manual_seed(42)
     r = {}
@@ -205,7 +272,7 @@ def measure(model, vocab, prompt, decode_warm, decode_n, prefill_reps, logits_pa
     times, r["decode_mode"] = None, "eager"
     if graphs:
         try:
-            times, toks = decode_graph(model, ids, decode_warm + decode_n)
+            times, toks = decode_graph(model, ids, decode_warm + decode_n, prof)
             r["decode_mode"] = "CUDA graph"
         except Exception as e:  # HF code that cannot be captured: say so, measure eagerly
             r["graph_error"] = f"{type(e).__name__}: {e}"[:300]
@@ -246,7 +313,8 @@ def main():
     ap.add_argument("--decode-n", type=int, default=12)
     ap.add_argument("--prefill-reps", type=int, default=2)
     ap.add_argument("--logits", default="/tmp/logits.pt")
-    ap.add_argument("--profile", action="store_true", help="print the top kernels of two decode steps")
+    ap.add_argument("--profile", action="store_true",
+                    help="where two decode steps' time goes: copies and gaps of replayed graphs, else the top kernels")
     ap.add_argument("--eager", action="store_true", help="decode without CUDA graphs")
     a = ap.parse_args()
 
@@ -280,8 +348,8 @@ def main():
     st = status()
     r["status_after_load"] = {k: st[k] for k in ("phase", "dev0.t1_bytes", "dev0.t2_bytes", "dev0.vram_limit") if k in st}
     r.update(measure(model, model.config.vocab_size, a.prompt, a.decode_warm, a.decode_n, a.prefill_reps, a.logits,
-                     graphs=a.mode != "accelerate" and not a.eager))
-    if a.profile:
+                     graphs=a.mode != "accelerate" and not a.eager, prof=a.profile))
+    if a.profile and r.get("decode_mode") != "CUDA graph":
         profile(model, model.config.vocab_size)
     time.sleep(0.3)
     st = status()
