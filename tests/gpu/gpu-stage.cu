@@ -197,6 +197,36 @@ int main(void)
 		CK(cudaGraphDestroy(gr));
 	}
 
+	/* a graph that writes T2 before its first staged kernel: a copy
+	 * into B0 from host memory the CPU changes between replays */
+	{
+		cudaGraph_t gr;
+		cudaGraphExec_t ge;
+		uint32_t *small; /* under the threshold: VRAM, so kspin is not staged */
+
+		CK(cudaMalloc(&small, 4096));
+		CK(cudaMemset(small, 0, 4096));
+		CK(cudaStreamBeginCapture(S, cudaStreamCaptureModeThreadLocal));
+		CK(cudaMemsetAsync(dsum, 0, 8, S));
+		kspin<<<1, 32, 0, S>>>(small, dsum + 7, (long long)spins / 4);
+		CK(cudaMemcpyAsync(b[0], host, BYTES, cudaMemcpyHostToDevice, S));
+		ksum<<<264, 256, 0, S>>>(b[0], WORDS, dsum);
+		CK(cudaStreamEndCapture(S, &gr));
+		CK(cudaGraphInstantiate(&ge, gr, 0));
+		for (round = 0, bad = 0; round < 5; round++) {
+			memset(host, 0x50 + round, BYTES);
+			CK(cudaGraphLaunch(ge, S));
+			CK(cudaMemcpyAsync(&r, dsum, 8, cudaMemcpyDeviceToHost, S));
+			CK(cudaStreamSynchronize(S));
+			if (r != bytes_sum(0x50 + round))
+				bad++;
+		}
+		is_int(bad, 0, "a graph copying into T2 before its first staged kernel, replayed 5 times: every sum right");
+		CK(cudaGraphExecDestroy(ge));
+		CK(cudaGraphDestroy(gr));
+		CK(cudaFree(small));
+	}
+
 	want = read_status(&st) == 0 ? st.dev[0].staged_bytes - staged0 : 0;
 	ok(want >= 20 * BYTES, "the kernels were staged: %llu bytes copied", want);
 	CK(cudaFreeHost(host));
