@@ -14,6 +14,15 @@ static CUresult run_launch(struct gb_launch *L, void **params, void **extra)
 				    L->shmem, L->stream, params, extra);
 }
 
+/* a launch not staged, queued: one that may have written T2 is told of
+ * again (see hooks_write.c) */
+static CUresult unstaged(int r, CUresult e)
+{
+	if (r == GB_STAGE_WROTE)
+		gb_stage_bump();
+	return e;
+}
+
 static CUresult launch(launch_fn real, int ptsz, CUfunction f, unsigned gx, unsigned gy, unsigned gz, unsigned bx,
 		       unsigned by, unsigned bz, unsigned shmem, CUstream s, void **params, void **extra)
 {
@@ -24,7 +33,7 @@ static CUresult launch(launch_fn real, int ptsz, CUfunction f, unsigned gx, unsi
 	if (likely(!atomic_load_explicit(&gb_staging, memory_order_relaxed)) || gb_depth)
 		return real(f, gx, gy, gz, bx, by, bz, shmem, s, params, extra);
 	r = gb_stage_launch(&L);
-	return r < 0 ? real(f, gx, gy, gz, bx, by, bz, shmem, s, params, extra) : (CUresult)r;
+	return r < 0 ? unstaged(r, real(f, gx, gy, gz, bx, by, bz, shmem, s, params, extra)) : (CUresult)r;
 }
 
 CUresult gbw_cuLaunchKernel(CUfunction f, unsigned gx, unsigned gy, unsigned gz, unsigned bx, unsigned by,
@@ -64,7 +73,7 @@ static CUresult launch_ex(launch_ex_fn real, int ptsz, const CUlaunchConfig *cfg
 	if (likely(!atomic_load_explicit(&gb_staging, memory_order_relaxed)) || gb_depth || !cfg)
 		return real(cfg, f, params, extra);
 	r = gb_stage_launch(&L);
-	return r < 0 ? real(cfg, f, params, extra) : (CUresult)r;
+	return r < 0 ? unstaged(r, real(cfg, f, params, extra)) : (CUresult)r;
 }
 
 CUresult gbw_cuLaunchKernelEx(const CUlaunchConfig *cfg, CUfunction f, void **params, void **extra)

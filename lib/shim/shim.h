@@ -420,15 +420,20 @@ struct gb_launch {
 };
 /* 1 while launches must be looked at: t2_stream on and T2 in use */
 extern _Atomic int gb_staging GB_HIDDEN;
-/* -1: not staged, launch it as it is; else the launch's result */
+/* -1: not staged, launch it as it is; GB_STAGE_WROTE: the same, and it
+ * may write T2, so call gb_stage_bump() once it is queued; else the
+ * launch's result */
+#define GB_STAGE_WROTE (-2)
 GB_HIDDEN int gb_stage_launch(struct gb_launch *L);
 GB_HIDDEN void gb_stage_publish(void);      /* under g.lock, after T2 changed */
 GB_HIDDEN void gb_stage_prepare(int dev);   /* at the first T2 placement */
 GB_HIDDEN void gb_stage_after_fork(void);
 GB_HIDDEN void gb_stage_report(void);        /* at exit: what t2_stream did */
-/* the application may have written device memory at dst (0: anywhere)
- * by other means than a kernel launch the shim looked at */
-GB_HIDDEN void gb_stage_wrote(CUdeviceptr dst);
+/* the application may write device memory at dst (0: anywhere) by
+ * other means than a kernel launch the shim looked at: 1 if that may be
+ * T2, then gb_stage_bump() once the call is queued */
+GB_HIDDEN int gb_stage_wrote(CUdeviceptr dst);
+GB_HIDDEN void gb_stage_bump(void);
 /* a capture began on h: its first copy may be ordered after that point */
 GB_HIDDEN void gb_stage_capture_began(CUstream h, int ptsz);
 

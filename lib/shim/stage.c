@@ -160,15 +160,21 @@ static struct {
 } count;
 
 
-void gb_stage_wrote(CUdeviceptr dst)
+int gb_stage_wrote(CUdeviceptr dst)
 {
 	const struct t2snap *s = atomic_load_explicit(&snap, memory_order_acquire);
 	uintptr_t base, end;
 
-	if (!dst || !s || t2_range(s, (uintptr_t)dst, &base, &end)) {
-		atomic_fetch_add_explicit(&epoch, 1, memory_order_relaxed);
-		atomic_fetch_add_explicit(&count.b_call, 1, memory_order_relaxed);
-	}
+	if (dst && s && !t2_range(s, (uintptr_t)dst, &base, &end))
+		return 0;
+	atomic_fetch_add_explicit(&epoch, 1, memory_order_relaxed);
+	atomic_fetch_add_explicit(&count.b_call, 1, memory_order_relaxed);
+	return 1;
+}
+
+void gb_stage_bump(void)
+{
+	atomic_fetch_add_explicit(&epoch, 1, memory_order_relaxed);
 }
 
 void gb_stage_report(void)
@@ -746,7 +752,8 @@ static int stage_launch(struct gb_launch *L, int *clean)
 							    &count.w_epoch, &count.w_shared, &count.w_region };
 		int w = !st->cs || !use_cs ? 0
 			: !st->last.valid ? 1
-			: st->last.s != L->stream || st->last.ptsz != L->ptsz || st->last.capture != sid ? 2
+			: st->last.s != L->stream || st->last.ptsz != L->ptsz || st->last.capture != sid ||
+			  (per_thread(L->stream, L->ptsz) && !pthread_equal(st->last.thread, pthread_self())) ? 2
 			: st->last.epoch != ep ? 3
 			: shares_last(st, h, n) ? 4 : 5;
 
@@ -865,10 +872,11 @@ int gb_stage_launch(struct gb_launch *L)
 {
 	int clean, r = stage_launch(L, &clean);
 
-	/* read in place: it may have written T2 memory where no copy sees it */
+	/* read in place: it may write T2 memory where no copy sees it */
 	if (r < 0 && !clean) {
 		atomic_fetch_add_explicit(&epoch, 1, memory_order_relaxed);
 		atomic_fetch_add_explicit(&count.b_launch, 1, memory_order_relaxed);
+		return GB_STAGE_WROTE;
 	}
 	return r;
 }
