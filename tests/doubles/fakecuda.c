@@ -170,6 +170,7 @@ static __thread int depth;
 static struct sinfo {
 	const void *h;
 	unsigned long long capid, ops, joined, records;
+	int begun;  /* its capture began on it */
 } sinfo[SINFO_MAX];
 static int nsinfo;
 static unsigned long long next_capid = 1;
@@ -1569,6 +1570,7 @@ static CUresult stream_destroy(CUstream s)
 	if (!e) {
 		pset_del(&streams, s);
 		sinfo_of(s)->capid = 0;
+		sinfo_of(s)->begun = 0;
 		free(s);
 	}
 	pthread_mutex_unlock(&lk);
@@ -1740,16 +1742,20 @@ API CUresult fc_cuStreamIsCapturing_ptsz(CUstream s, CUstreamCaptureStatus *st)
 	return is_capturing(s, st);
 }
 
-/* a capture begun through the API, as fakecuda_set_capturing; ending it
+/* a capture begun through the API, as fakecuda_set_capturing (but not on
+ * the legacy default stream); ending it, on the stream it began on,
  * checks that every stream that joined was joined back, and builds no
  * graph (*graph is NULL) */
-static CUresult begin_capture(CUstream s, CUstreamCaptureMode mode)
+static CUresult begin_capture(CUstream s, int ptsz, CUstreamCaptureMode mode)
 {
 	CUresult e;
 
 	pthread_mutex_lock(&lk);
 	if (!(e = need_init()) && !(e = stream_check(s)) && (unsigned)mode > CU_STREAM_CAPTURE_MODE_RELAXED)
 		e = CUDA_ERROR_INVALID_VALUE;
+	/* not the legacy default stream */
+	if (!e && ((!s && !ptsz) || s == (CUstream)(uintptr_t)0x1))
+		e = CUDA_ERROR_STREAM_CAPTURE_UNSUPPORTED;
 	if (!e && sinfo_of(s)->capid)
 		e = CUDA_ERROR_ILLEGAL_STATE;
 	if (!e) {
@@ -1757,6 +1763,7 @@ static CUresult begin_capture(CUstream s, CUstreamCaptureMode mode)
 
 		si->capid = next_capid++;
 		si->joined = si->ops;
+		si->begun = 1;
 	}
 	pthread_mutex_unlock(&lk);
 	return e;
@@ -1771,6 +1778,8 @@ static CUresult end_capture(CUstream s, CUgraph *graph)
 		e = CUDA_ERROR_INVALID_VALUE;
 	if (!e && !sinfo_of(s)->capid)
 		e = CUDA_ERROR_ILLEGAL_STATE;
+	else if (!e && !sinfo_of(s)->begun)
+		e = CUDA_ERROR_STREAM_CAPTURE_UNMATCHED; /* it only joined */
 	pthread_mutex_unlock(&lk);
 	if (!e) {
 		*graph = NULL;
@@ -1781,12 +1790,12 @@ static CUresult end_capture(CUstream s, CUgraph *graph)
 
 API CUresult fc_cuStreamBeginCapture_v2(CUstream s, CUstreamCaptureMode mode)
 {
-	return begin_capture(s, mode);
+	return begin_capture(s, 0, mode);
 }
 
 API CUresult fc_cuStreamBeginCapture_v2_ptsz(CUstream s, CUstreamCaptureMode mode)
 {
-	return begin_capture(s, mode);
+	return begin_capture(s, 1, mode);
 }
 
 API CUresult fc_cuStreamEndCapture(CUstream s, CUgraph *graph)
@@ -3160,6 +3169,7 @@ TEST_API void fakecuda_set_capturing(void *stream, int on)
 
 		si->capid = next_capid++;
 		si->joined = si->ops;
+		si->begun = 1;
 	}
 	pthread_mutex_unlock(&lk);
 }
@@ -3176,6 +3186,7 @@ TEST_API int fakecuda_end_capture(void *stream)
 			if (sinfo[i].h != stream && sinfo[i].ops > sinfo[i].joined)
 				r = CUDA_ERROR_STREAM_CAPTURE_UNJOINED;
 			sinfo[i].capid = 0;
+			sinfo[i].begun = 0;
 		}
 	pthread_mutex_unlock(&lk);
 	return r;

@@ -18,14 +18,19 @@ static const char ptx[] =
 static CUfunction ksum, kfill, kcopy, kstruct;
 static CUdeviceptr out;
 
-static unsigned long long tsum(CUdeviceptr p, size_t n)
+static unsigned long long tsum_on(CUstream s, CUdeviceptr p, size_t n)
 {
 	void *args[] = { &p, &n, &out };
 
 	*(volatile unsigned long long *)(uintptr_t)out = 0;
-	if (cuLaunchKernel(ksum, 4, 1, 1, 128, 1, 1, 0, NULL, args, NULL))
+	if (cuLaunchKernel(ksum, 4, 1, 1, 128, 1, 1, 0, s, args, NULL))
 		return ~0ULL;
 	return *(volatile unsigned long long *)(uintptr_t)out;
+}
+
+static unsigned long long tsum(CUdeviceptr p, size_t n)
+{
+	return tsum_on(NULL, p, n);
 }
 
 static int tfill(CUdeviceptr p, size_t n, unsigned v)
@@ -167,12 +172,17 @@ static void stage(void)
 /* events recorded on the default stream by one staged tsum of p: 3 when
  * its copy waits for everything before it, 2 when it may overlap the
  * kernels before (the shim marks its position before each kernel) */
+static unsigned long long records_of_sum_on(CUstream s, CUdeviceptr p, size_t n, unsigned long long *sum)
+{
+	unsigned long long r0 = fakecuda_event_records(s);
+
+	*sum = tsum_on(s, p, n);
+	return fakecuda_event_records(s) - r0;
+}
+
 static unsigned long long records_of_sum(CUdeviceptr p, size_t n, unsigned long long *sum)
 {
-	unsigned long long r0 = fakecuda_event_records(NULL);
-
-	*sum = tsum(p, n);
-	return fakecuda_event_records(NULL) - r0;
+	return records_of_sum_on(NULL, p, n, sum);
 }
 
 /* a staged sum on the per-thread default stream */
@@ -294,18 +304,27 @@ static void overlap(void)
 	 * first copy in it follows that mark, unless a write came between */
 	{
 		CUgraph gr = NULL;
-		unsigned long long r0 = fakecuda_event_records(NULL);
+		CUstream s3;
+		unsigned long long r0;
 
-		ok(cuStreamBeginCapture_v2(NULL, CU_STREAM_CAPTURE_MODE_GLOBAL) == 0 &&
-		   fakecuda_event_records(NULL) - r0 == 1, "cuStreamBeginCapture: the shim marks the capture's start");
-		is_int(records_of_sum(a, 4 * MiB, &sum), 2, "the first staged launch in it overlaps the kernels before");
+		ok(cuStreamCreate(&s3, CU_STREAM_NON_BLOCKING) == 0, "a stream to capture on");
+		r0 = fakecuda_event_records(s3);
+		ok(cuStreamBeginCapture_v2(s3, CU_STREAM_CAPTURE_MODE_GLOBAL) == 0 &&
+		   fakecuda_event_records(s3) - r0 == 1, "cuStreamBeginCapture: the shim marks the capture's start");
+		is_int(records_of_sum_on(s3, a, 4 * MiB, &sum), 2, "the first staged launch in it overlaps the kernels before");
 		is_int(sum, 9ULL * 4 * MiB, "and reads A");
-		is_int(cuStreamEndCapture(NULL, &gr), 0, "the capture ends: no stream left unjoined");
-		ok(cuStreamBeginCapture_v2(NULL, CU_STREAM_CAPTURE_MODE_GLOBAL) == 0 &&
-		   cuMemsetD8Async(b, 2, 1, NULL) == 0, "another, with a memset into B first");
-		is_int(records_of_sum(b, 4 * MiB, &sum), 3, "its first copy waits for everything before it");
-		is_int(cuStreamEndCapture(NULL, &gr), 0, "the capture ends");
-		is_int(records_of_sum(a, 4 * MiB, &sum), 3, "and the first eager launch after it waits");
+		is_int(cuStreamEndCapture(s3, &gr), 0, "the capture ends: no stream left unjoined");
+		ok(cuStreamBeginCapture_v2(s3, CU_STREAM_CAPTURE_MODE_GLOBAL) == 0 &&
+		   cuMemsetD8Async(b, 2, 1, s3) == 0, "another, with a memset into B first");
+		is_int(records_of_sum_on(s3, b, 4 * MiB, &sum), 3, "its first copy waits for everything before it");
+		is_int(cuStreamEndCapture(s3, &gr), 0, "the capture ends");
+		ok(cuStreamBeginCapture_v2(s3, CU_STREAM_CAPTURE_MODE_GLOBAL) == 0 &&
+		   tsum_on(s3, fill, 4096) == host_sum(fill, 4096), "another, with a kernel without T2 pointers first");
+		is_int(records_of_sum_on(s3, a, 4 * MiB, &sum), 2, "its first copy overlaps it");
+		is_int(cuStreamEndCapture(s3, &gr), 0, "the capture ends");
+		is_int(records_of_sum_on(s3, a, 4 * MiB, &sum), 3, "and the first eager launch after it waits");
+		is_int(cuStreamBeginCapture_v2(NULL, CU_STREAM_CAPTURE_MODE_GLOBAL), CUDA_ERROR_STREAM_CAPTURE_UNSUPPORTED,
+		       "no capture on the legacy default stream");
 	}
 
 	/* the copy stream joined to a capture on another stream is not used
