@@ -1,8 +1,8 @@
 /*
  * The start of a stream capture, for t2_stream's overlap (stage.c): the
- * first copy in the capture may then be ordered after the capture's start
- * rather than after everything before its kernel, so that in a replayed
- * graph the copy engine fetches the first T2 weight while the kernels
+ * first copies in the capture may then be ordered after the capture's
+ * start rather than after the kernels before them, so that in a replayed
+ * graph the copy engine fetches the first T2 weights while the kernels
  * over VRAM run.  Passed straight through otherwise.  (CUDA 10.0's
  * cuStreamBeginCapture, without a mode, is not hooked: its first copy
  * waits, as any first copy does.)

@@ -43,7 +43,8 @@
  * weight while the kernels before it run, and goes from one copy to the
  * next without waiting for them.  Otherwise, and whenever the copy
  * stream belongs to another capture, it is ordered after everything
- * before the launch, as without overlap.
+ * before the launch, as without overlap.  Early in a capture the copies
+ * may even follow only the capture's start (root_copy).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -54,6 +55,7 @@
 
 #define MAX_STAGES 8
 #define MAX_HITS 8
+#define MAX_ROOT 64             /* buffers a capture's root copies may take */
 #define MAX_PARAM_BYTES 32768
 #define REGION_ALIGN 256
 #define SUMS_BYTES 256          /* the two sums, padded to keep data aligned */
@@ -151,7 +153,7 @@ static pthread_mutex_t pinfo_lock = PTHREAD_MUTEX_INITIALIZER;
 
 /* what happened to the launches looked at, for the log at exit */
 static struct {
-	_Atomic unsigned long long looked, staged, overlapped, reused, no_info, no_t2, too_big, other;
+	_Atomic unsigned long long looked, staged, overlapped, rooted, reused, no_info, no_t2, too_big, other;
 	/* why a copy waited for everything before it */
 	_Atomic unsigned long long w_first, w_stream, w_epoch, w_shared, w_region, w_cs;
 	/* what bumped the epoch: a call the shim passed through, a launch it did not stage */
@@ -182,10 +184,11 @@ void gb_stage_report(void)
 	if (!g.conf.t2_stream || !atomic_load(&count.looked))
 		return;
 	gb_info("t2_stream: %llu launches looked at: %llu staged (%llu with the copy overlapping the kernels "
-		"before, %llu using the copies of the kernel before), %llu without T2 pointers, %llu without "
-		"parameter information, %llu too large for t2_stage, %llu not staged otherwise",
+		"before, %llu of them from the start of a capture; %llu using the copies of the kernel before), "
+		"%llu without T2 pointers, %llu without parameter information, %llu too large for t2_stage, %llu "
+		"not staged otherwise",
 		atomic_load(&count.looked), atomic_load(&count.staged), atomic_load(&count.overlapped),
-		atomic_load(&count.reused),
+		atomic_load(&count.rooted), atomic_load(&count.reused),
 		atomic_load(&count.no_t2),
 		atomic_load(&count.no_info), atomic_load(&count.too_big), atomic_load(&count.other));
 	if (atomic_load(&count.too_big)) {
@@ -294,6 +297,16 @@ struct stage {
 		CUdeviceptr copy[MAX_HITS], sums[MAX_HITS];
 		size_t off, total;   /* its ring region */
 	} last;
+	CUevent cap0;              /* the start of the capture below */
+	struct {                   /* a capture's first staged launches, while their copies may be roots */
+		int valid, ptsz, n;
+		CUstream s;
+		pthread_t thread;
+		cuuint64_t capture;
+		unsigned long epoch;
+		size_t end;          /* their copies took the ring's bytes up to here */
+		uintptr_t base[MAX_ROOT];
+	} root;
 	pthread_mutex_t lk;
 };
 
@@ -352,7 +365,8 @@ void gb_stage_prepare(int devi)
 	if (!st->broken && g.conf.t2_overlap &&
 	    (!R.cuStreamCreate || R.cuStreamCreate(&st->cs, CU_STREAM_NON_BLOCKING) != CUDA_SUCCESS ||
 	     R.cuEventCreate(&st->pos, CU_EVENT_DISABLE_TIMING) != CUDA_SUCCESS ||
-	     R.cuEventCreate(&st->copied, CU_EVENT_DISABLE_TIMING) != CUDA_SUCCESS)) {
+	     R.cuEventCreate(&st->copied, CU_EVENT_DISABLE_TIMING) != CUDA_SUCCESS ||
+	     R.cuEventCreate(&st->cap0, CU_EVENT_DISABLE_TIMING) != CUDA_SUCCESS)) {
 		gb_warn("t2_stream: unable to make a copy stream on device %d: copies wait for the kernels before them",
 			devi);
 		st->cs = NULL;
@@ -561,20 +575,48 @@ void gb_stage_capture_began(CUstream h, int ptsz)
 	pthread_mutex_lock(&st->lk);
 	/* the mark at the capture's start, where nothing of it is queued: a
 	 * copy ordered after it is a root of the graph, which a replay runs
-	 * after all before the replay.  As after a staged launch with no
-	 * buffers, the first copy follows it while nothing the shim sees
-	 * writes T2 in between. */
-	if (capture_of(h, ptsz, &sid) == 1 && record(st->pos, h, 0) == CUDA_SUCCESS) {
-		st->last.valid = 1;
-		st->last.s = h;
-		st->last.ptsz = ptsz;
-		st->last.thread = pthread_self();
-		st->last.capture = sid;
-		st->last.epoch = atomic_load_explicit(&epoch, memory_order_relaxed);
-		st->last.n = 0;
-		st->last.off = st->last.total = 0;
-	}
+	 * after everything before the replay (see root_copy) */
+	st->root.valid = capture_of(h, ptsz, &sid) == 1 && record(st->cap0, h, 0) == CUDA_SUCCESS;
+	st->root.s = h;
+	st->root.ptsz = ptsz;
+	st->root.thread = pthread_self();
+	st->root.capture = sid;
+	st->root.epoch = atomic_load_explicit(&epoch, memory_order_relaxed);
+	st->root.n = 0;
+	st->root.end = 0;
+	/* the window has the whole ring: the ring waits for what earlier
+	 * work queued anywhere in it, wherever its head stands */
+	if (st->root.valid)
+		st->ring.head = 0;
 	pthread_mutex_unlock(&st->lk);
+}
+
+/*
+ * Whether a launch's copies may be ordered after the start of its
+ * capture only, roots of the graph that the copy engine runs while the
+ * kernels before them (the layers in VRAM) run: in the capture's stream
+ * and thread, nothing the shim saw having written T2 since its start, no
+ * buffer shared with a launch staged before in it (whose kernel may write
+ * it), and its region right after theirs in the ring without wrapping
+ * (bytes no kernel of the capture reads; regions of earlier work are
+ * waited for by the ring as ever).  The first launch that fails this
+ * ends the window.
+ */
+static int root_copy(const struct stage *st, const struct gb_launch *L, cuuint64_t sid, unsigned long ep,
+		     const struct hit *h, int n, size_t total)
+{
+	int i, j;
+
+	if (!st->root.valid || !sid || st->root.capture != sid || st->root.s != L->stream ||
+	    st->root.ptsz != L->ptsz || st->root.epoch != ep || st->root.n + n > MAX_ROOT ||
+	    (per_thread(L->stream, L->ptsz) && !pthread_equal(st->root.thread, pthread_self())))
+		return 0;
+	for (i = 0; i < n; i++)
+		for (j = 0; j < st->root.n; j++)
+			if (h[i].base == st->root.base[j])
+				return 0;
+	/* from the ring's start (gb_stage_capture_began), one after another */
+	return st->ring.head == st->root.end && st->ring.head + total <= st->ring.size;
 }
 
 /* at log_level debug: each staged launch, and how its copies were ordered */
@@ -618,7 +660,7 @@ static int stage_launch(struct gb_launch *L, int *clean)
 	unsigned flags;
 	CUstream q;
 	CUresult e;
-	int n = 0, i, use_cs = 0, same, relaxed = 0, reuse, joined = 0, sc;
+	int n = 0, i, use_cs = 0, same, relaxed = 0, rooted = 0, reuse, joined = 0, sc;
 	struct gb_ring_order ord, *op;
 
 	*clean = 0;
@@ -723,6 +765,12 @@ static int stage_launch(struct gb_launch *L, int *clean)
 	/* and its copies do not land on the region the last kernel may still
 	 * be reading: the event that guards it is no edge in a graph */
 	relaxed = same && !reuse && !shares_last(st, h, n) && !lands_on_last(st, total);
+	/* or, early in a capture, after its start only */
+	rooted = use_cs && !reuse && root_copy(st, L, sid, ep, h, n, total);
+	if (rooted)
+		relaxed = 0;
+	else if (!reuse)
+		st->root.valid = 0;
 	if (reuse) {
 		/* the checksum after the last kernel is the one before this */
 		for (i = 0; i < n; i++)
@@ -739,7 +787,9 @@ static int stage_launch(struct gb_launch *L, int *clean)
 		trace(L, n, total, sid, "reused the copies of the launch before");
 		goto run;
 	}
-	if (relaxed) {
+	if (rooted) {
+		trace(L, n, total, sid, "overlapped, after the capture's start");
+	} else if (relaxed) {
 		trace(L, n, total, sid, "overlapped");
 	} else {
 		static const char *const whys[] = {
@@ -763,16 +813,16 @@ static int stage_launch(struct gb_launch *L, int *clean)
 	st->last.valid = 0;
 	/* ordered after everything so far, or (relaxed) after what came
 	 * before the last staged kernel, recorded then */
-	if (use_cs && ((!relaxed && record(st->pos, L->stream, 0) != CUDA_SUCCESS) ||
-		       R.cuStreamWaitEvent(st->cs, st->pos, 0) != CUDA_SUCCESS))
-		use_cs = relaxed = 0;
+	if (use_cs && ((!relaxed && !rooted && record(st->pos, L->stream, 0) != CUDA_SUCCESS) ||
+		       R.cuStreamWaitEvent(st->cs, rooted ? st->cap0 : st->pos, 0) != CUDA_SUCCESS))
+		use_cs = relaxed = rooted = 0;
 	joined = use_cs;
 	q = use_cs ? st->cs : L->stream;
 	qmemcpy = use_cs ? R.cuMemcpyAsync : memcpya;
 	qwait = use_cs ? R.cuStreamWaitEvent : wait;
 
 	/* one region for all of them, so that none overwrites another */
-	off = off0 = ring_take(st, total, op, q, flags, qwait);
+	off = off0 = ring_take(st, total, rooted ? NULL : op, q, flags, qwait);
 	for (i = 0; i < n; i++) {
 		size_t len = h[i].end - h[i].base;
 
@@ -811,7 +861,7 @@ run:
 		rewrite(buf, bufsize, h, n);
 	e = L->run(L, newparams, L->params ? NULL : newextra);
 	if (e != CUDA_SUCCESS)
-		st->last.valid = 0; /* a reuse changed the sums the copies go with */
+		st->last.valid = st->root.valid = 0; /* a reuse changed the sums the copies go with */
 	if (e == CUDA_SUCCESS) {
 		for (i = 0; i < n; i++) {
 			size_t len = h[i].end - h[i].base;
@@ -827,6 +877,11 @@ run:
 		if (reuse) {
 			st->last.valid = 1;
 		} else if (use_cs) {
+			if (rooted) {
+				st->root.end = off0 + total;
+				for (i = 0; i < n; i++)
+					st->root.base[st->root.n++] = h[i].base;
+			}
 			st->last.valid = 1;
 			st->last.s = L->stream;
 			st->last.thread = pthread_self();
@@ -848,8 +903,10 @@ run:
 	free(buf);
 	if (e == CUDA_SUCCESS) {
 		atomic_fetch_add_explicit(&count.staged, 1, memory_order_relaxed);
-		if (relaxed)
+		if (relaxed || rooted)
 			atomic_fetch_add_explicit(&count.overlapped, 1, memory_order_relaxed);
+		if (rooted)
+			atomic_fetch_add_explicit(&count.rooted, 1, memory_order_relaxed);
 		pthread_mutex_lock(&g.lock);
 		g.dev[st->dev].staged_bytes += staged;
 		pthread_mutex_unlock(&g.lock);
@@ -861,6 +918,7 @@ undo:
 	 * after the copy stream is joined back (a capture needs it) */
 	if (joined && R.cuEventRecordWithFlags(st->copied, st->cs, 0) == CUDA_SUCCESS)
 		wait(L->stream, st->copied, 0);
+	st->root.valid = 0;
 	ring_done(st, off0, total, op, L->stream, flags ? CU_EVENT_RECORD_EXTERNAL : 0, record);
 	pthread_mutex_unlock(&st->lk);
 	free(buf);

@@ -171,6 +171,13 @@ static struct sinfo {
 	const void *h;
 	unsigned long long capid, ops, joined, records;
 	int begun;  /* its capture began on it */
+	/* the last events it waited on: where each was recorded */
+	struct {
+		const void *on;
+		unsigned long long at;
+		int external;
+	} waits[32];
+	unsigned nwaits;
 } sinfo[SINFO_MAX];
 static int nsinfo;
 static unsigned long long next_capid = 1;
@@ -1909,6 +1916,10 @@ static CUresult stream_wait(CUstream s, CUevent ev, unsigned int flags)
 		struct sinfo *si = sinfo_of(s), *from = ev->on && ev->on != s ? sinfo_of(ev->on) : NULL;
 
 		si->ops++;
+		si->waits[si->nwaits % 32].on = ev->on;
+		si->waits[si->nwaits % 32].at = ev->at;
+		si->waits[si->nwaits % 32].external = !!(flags & CU_EVENT_WAIT_EXTERNAL);
+		si->nwaits++;
 		if (from && from->joined < ev->at)
 			from->joined = ev->at;
 	}
@@ -3188,6 +3199,31 @@ TEST_API int fakecuda_end_capture(void *stream)
 			sinfo[i].capid = 0;
 			sinfo[i].begun = 0;
 		}
+	pthread_mutex_unlock(&lk);
+	return r;
+}
+
+TEST_API unsigned long long fakecuda_stream_ops(void *stream)
+{
+	unsigned long long r;
+
+	pthread_mutex_lock(&lk);
+	r = sinfo_of(stream)->ops;
+	pthread_mutex_unlock(&lk);
+	return r;
+}
+
+TEST_API unsigned long long fakecuda_max_wait_at(void *stream, void *on)
+{
+	unsigned long long r = 0;
+	struct sinfo *si;
+	unsigned i;
+
+	pthread_mutex_lock(&lk);
+	si = sinfo_of(stream);
+	for (i = 0; i < 32 && i < si->nwaits; i++)
+		if (si->waits[i].on == on && !si->waits[i].external && si->waits[i].at > r)
+			r = si->waits[i].at;
 	pthread_mutex_unlock(&lk);
 	return r;
 }

@@ -179,6 +179,13 @@ void fakecuda_set_capturing(void *stream, int on);
 int fakecuda_end_capture(void *stream);
 /* events recorded on stream so far */
 unsigned long long fakecuda_event_records(void *stream);
+/* stream-ordered operations queued on stream so far (an event record
+ * is one; an event stands for the operations up to its own) */
+unsigned long long fakecuda_stream_ops(void *stream);
+/* of the last 32 events stream waited on, those recorded on stream on
+ * and waited on without CU_EVENT_WAIT_EXTERNAL (which in a capture make
+ * no edge): the most operations queued there up to one of them (0: none) */
+unsigned long long fakecuda_max_wait_at(void *stream, void *on);
 /* the stream of the last stream-ordered copy */
 void *fakecuda_last_copy_stream(void);
 /* calls of cuGetProcAddress and cuGetProcAddress_v2 so far */

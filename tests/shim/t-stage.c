@@ -301,30 +301,81 @@ static void overlap(void)
 	is_int(sum, 9ULL * 4 * MiB, "and reads A");
 
 	/* a capture begun by the API: the shim marks its start, and the
-	 * first copy in it follows that mark, unless a write came between */
+	 * copies of its first staged launches follow that mark only (roots of
+	 * the graph), while none shares a buffer with one before, nothing
+	 * writes T2 in between and their regions follow each other in the
+	 * ring from its start without wrapping.  Eager launches on two 12M
+	 * buffers before each capture leave the ring's head at 12M and a bit
+	 * (the second wraps): the window starts at 0 all the same, and three
+	 * regions of 4M fit in it. */
 	{
 		CUgraph gr = NULL;
 		CUstream s3;
-		unsigned long long r0;
+		CUdeviceptr d4, e4, g12, h12;
+		CUdeviceptr seq1[4], seq2[3];
+		unsigned long long r0, at0;
+		void *cs;
+		int k, bad, roots, prefix, rooted;
 
-		ok(cuStreamCreate(&s3, CU_STREAM_NON_BLOCKING) == 0, "a stream to capture on");
+		ok(cuStreamCreate(&s3, CU_STREAM_NON_BLOCKING) == 0 && cuMemAlloc_v2(&d4, 4 * MiB) == 0 &&
+		   cuMemAlloc_v2(&e4, 4 * MiB) == 0 && cuMemAlloc_v2(&g12, 12 * MiB) == 0 &&
+		   cuMemAlloc_v2(&h12, 12 * MiB) == 0 && fakecuda_is_registered((void *)d4) &&
+		   fakecuda_is_registered((void *)e4) && fakecuda_is_registered((void *)g12) &&
+		   fakecuda_is_registered((void *)h12), "a stream to capture on; D and E, 4M each, G and H, 12M, in T2");
+#define ALIGN_RING() (tsum_on(s3, g12, 12 * MiB) == host_sum(g12, 12 * MiB) && \
+		      tsum_on(s3, h12, 12 * MiB) == host_sum(h12, 12 * MiB))
+		ok(ALIGN_RING(), "G and H read");
 		r0 = fakecuda_event_records(s3);
 		ok(cuStreamBeginCapture_v2(s3, CU_STREAM_CAPTURE_MODE_GLOBAL) == 0 &&
 		   fakecuda_event_records(s3) - r0 == 1, "cuStreamBeginCapture: the shim marks the capture's start");
+		at0 = fakecuda_stream_ops(s3);
 		is_int(records_of_sum_on(s3, a, 4 * MiB, &sum), 2, "the first staged launch in it overlaps the kernels before");
+		cs = fakecuda_last_copy_stream();
+		ok(cs && cs != s3 && fakecuda_max_wait_at(cs, s3) == at0, "its copy is ordered after the capture's start only");
 		is_int(sum, 9ULL * 4 * MiB, "and reads A");
+		/* a 16M ring holds three regions of 4M and their sums at most */
+		seq1[0] = b, seq1[1] = d4, seq1[2] = e4, seq1[3] = a;
+		for (k = 0, roots = 1, prefix = 1, bad = 0; k < 4; k++) {
+			bad += records_of_sum_on(s3, seq1[k], 4 * MiB, &sum) != 2 || sum != host_sum(seq1[k], 4 * MiB);
+			rooted = fakecuda_max_wait_at(cs, s3) == at0;
+			prefix &= !rooted || roots == k + 1;
+			roots += rooted;
+		}
+		is_int(bad, 0, "then B, D, E and A again: each overlaps, each reads its buffer");
+		ok(prefix && roots == 3,
+		   "the copies of the first 3 follow the capture's start only (%d did), then none: not E's, whose "
+		   "region would wrap, nor A's again, which the first kernel may have written", roots);
 		is_int(cuStreamEndCapture(s3, &gr), 0, "the capture ends: no stream left unjoined");
+
+		ok(ALIGN_RING() && cuStreamBeginCapture_v2(s3, CU_STREAM_CAPTURE_MODE_GLOBAL) == 0, "another");
+		at0 = fakecuda_stream_ops(s3);
+		seq2[0] = b, seq2[1] = a, seq2[2] = b;
+		for (k = 0, roots = 0, prefix = 1; k < 3; k++) {
+			records_of_sum_on(s3, seq2[k], 4 * MiB, &sum);
+			rooted = fakecuda_max_wait_at(cs, s3) == at0;
+			prefix &= !rooted || roots == k;
+			roots += rooted;
+		}
+		ok(prefix && roots == 2, "B, A, B: the copies of the first two follow the start only, not the third's "
+		   "(%d did)", roots);
+		is_int(cuStreamEndCapture(s3, &gr), 0, "the capture ends");
+
 		ok(cuStreamBeginCapture_v2(s3, CU_STREAM_CAPTURE_MODE_GLOBAL) == 0 &&
 		   cuMemsetD8Async(b, 2, 1, s3) == 0, "another, with a memset into B first");
 		is_int(records_of_sum_on(s3, b, 4 * MiB, &sum), 3, "its first copy waits for everything before it");
 		is_int(cuStreamEndCapture(s3, &gr), 0, "the capture ends");
-		ok(cuStreamBeginCapture_v2(s3, CU_STREAM_CAPTURE_MODE_GLOBAL) == 0 &&
-		   tsum_on(s3, fill, 4096) == host_sum(fill, 4096), "another, with a kernel without T2 pointers first");
+		ok(cuStreamBeginCapture_v2(s3, CU_STREAM_CAPTURE_MODE_GLOBAL) == 0, "another");
+		at0 = fakecuda_stream_ops(s3);
+		ok(tsum_on(s3, fill, 4096) == host_sum(fill, 4096), "with a kernel without T2 pointers first");
 		is_int(records_of_sum_on(s3, a, 4 * MiB, &sum), 2, "its first copy overlaps it");
+		ok(fakecuda_max_wait_at(cs, s3) == at0, "ordered after the capture's start only");
 		is_int(cuStreamEndCapture(s3, &gr), 0, "the capture ends");
 		is_int(records_of_sum_on(s3, a, 4 * MiB, &sum), 3, "and the first eager launch after it waits");
 		is_int(cuStreamBeginCapture_v2(NULL, CU_STREAM_CAPTURE_MODE_GLOBAL), CUDA_ERROR_STREAM_CAPTURE_UNSUPPORTED,
 		       "no capture on the legacy default stream");
+		ok(cuMemFree_v2(d4) == 0 && cuMemFree_v2(e4) == 0 && cuMemFree_v2(g12) == 0 &&
+		   cuMemFree_v2(h12) == 0, "D, E, G and H freed");
+#undef ALIGN_RING
 	}
 
 	/* the copy stream joined to a capture on another stream is not used
