@@ -15,6 +15,15 @@
  * for a per-thread default stream, thread) needs no wait: whatever the
  * new copy is ordered after already follows it.  (t2_stream keeps the one
  * use that may not, the previous kernel's, from being overwritten.)
+ *
+ * A use leaves the queue only once newer ones guard all its bytes: a new
+ * region that covers part of it shrinks it to the rest (its start or its
+ * end; a region inside it leaves it whole), so that a later region over
+ * the rest still waits for it.  Inside a capture, a use of another order
+ * is kept whole: the capture's wait for it is a node of the graph, which
+ * orders nothing that runs outside the graph.  The capture waits for it
+ * once on each stream it queues waits on: whatever it queues there later
+ * follows that wait.
  */
 #include "shim.h"
 
@@ -29,29 +38,52 @@ static int same_order(const struct gb_ring_order *a, const struct gb_ring_order 
 	       (!a->per_thread || pthread_equal(a->thread, b->thread));
 }
 
-size_t gb_ring_take(struct gb_ring *r, size_t len, const struct gb_ring_order *o,
-		    void (*wait)(void *arg, CUevent ev), void *arg)
+size_t gb_ring_take(struct gb_ring *r, size_t len, const struct gb_ring_order *o, cuuint64_t capture,
+		    const void *waiter, void (*wait)(void *arg, CUevent ev), void *arg)
 {
-	size_t off, i;
+	size_t off, end, i;
 
 	if (r->head + len > r->size)
 		r->head = 0;
 	off = r->head;
+	end = off + len;
 	for (i = 0; i < r->n; i++) {
-		const struct gb_ring_use *u = &r->q[(r->h + i) % GB_RING_QUEUE];
+		struct gb_ring_use *u = &r->q[(r->h + i) % GB_RING_QUEUE];
+		int same = same_order(o, &u->order);
 
-		if (u->ev && overlaps(u, off, len) && !same_order(o, &u->order))
+		if (!u->len || !overlaps(u, off, len))
+			continue;
+		/* (a wait queued on the same stream earlier in this capture
+		 * comes before anything queued there now) */
+		if (u->ev && !same && !(capture && capture != GB_RING_CAPTURE_UNKNOWN && u->waited == capture &&
+					u->waiter == waiter))
 			wait(arg, u->ev);
+		/* the bytes the new use covers it now guards: its event comes
+		 * after this one.  Not so in a capture for a use of another
+		 * order: the wait is a graph node, no edge for work outside. */
+		if (capture && !same) {
+			u->waited = capture;
+			u->waiter = waiter;
+			continue;
+		}
+		if (off <= u->off && u->off + u->len <= end) {
+			u->len = 0;
+		} else if (off <= u->off) {
+			u->len = u->off + u->len - end;
+			u->off = end;
+		} else if (u->off + u->len <= end) {
+			u->len = off - u->off;
+		} /* its middle: kept whole */
 	}
-	while (r->n && (r->n == GB_RING_QUEUE || overlaps(&r->q[r->h], off, len))) {
+	while (r->n && (r->n == GB_RING_QUEUE || !r->q[r->h].len)) {
 		const struct gb_ring_use *u = &r->q[r->h];
 
-		if (u->ev && !overlaps(u, off, len))
+		if (u->ev && u->len)
 			wait(arg, u->ev); /* the queue is full: one more wait makes room */
 		r->h = (r->h + 1) % GB_RING_QUEUE;
 		r->n--;
 	}
-	r->head = off + len;
+	r->head = end;
 	return off;
 }
 
@@ -65,6 +97,8 @@ struct gb_ring_use *gb_ring_push(struct gb_ring *r, size_t off, size_t len)
 	u = &r->q[(r->h + r->n) % GB_RING_QUEUE];
 	u->off = off;
 	u->len = len;
+	u->waited = 0;
+	u->waiter = NULL;
 	r->n++;
 	return u;
 }

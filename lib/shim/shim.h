@@ -392,16 +392,22 @@ struct gb_ring_use {
 	size_t off, len;
 	CUevent ev;          /* made once per slot; recorded after the use */
 	struct gb_ring_order order;
+	cuuint64_t waited;   /* the capture that waited for it last, on waiter */
+	const void *waiter;
 };
+#define GB_RING_CAPTURE_UNKNOWN (~(cuuint64_t)0)
 struct gb_ring {
 	size_t size, head;
 	struct gb_ring_use q[GB_RING_QUEUE]; /* uses in flight, oldest first from h */
 	size_t h, n;
 };
 /* the offset of len bytes (len <= size), after wait(arg, ev) for each
- * queued use they overlap that was not queued in order o (NULL: each) */
-GB_HIDDEN size_t gb_ring_take(struct gb_ring *r, size_t len, const struct gb_ring_order *o,
-			      void (*wait)(void *arg, CUevent ev), void *arg);
+ * queued use they overlap that was not queued in order o (NULL: each).
+ * capture: the id of the capture the caller is in (0: none,
+ * GB_RING_CAPTURE_UNKNOWN: one), whose waits are graph nodes; waiter: the
+ * stream the waits go on */
+GB_HIDDEN size_t gb_ring_take(struct gb_ring *r, size_t len, const struct gb_ring_order *o, cuuint64_t capture,
+			      const void *waiter, void (*wait)(void *arg, CUevent ev), void *arg);
 /* queue a use of [off, off+len): its slot, whose event the caller
  * records; NULL while the queue is full (take makes room) */
 GB_HIDDEN struct gb_ring_use *gb_ring_push(struct gb_ring *r, size_t off, size_t len);

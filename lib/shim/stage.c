@@ -401,12 +401,15 @@ static void ring_wait(void *arg, CUevent ev)
 	w->wait(w->s, ev, w->flags);
 }
 
-static size_t ring_take(struct stage *st, size_t len, const struct gb_ring_order *o, CUstream s, unsigned flags,
-			CUresult (*wait)(CUstream, CUevent, unsigned int))
+/* capture: the id of the capture the waits go into, 0: none */
+static size_t ring_take(struct stage *st, size_t len, const struct gb_ring_order *o, cuuint64_t capture, CUstream s,
+			unsigned flags, CUresult (*wait)(CUstream, CUevent, unsigned int))
 {
 	struct ring_wait w = { s, flags, wait };
 
-	return gb_ring_take(&st->ring, len, o, ring_wait, &w);
+	if (flags && !capture)
+		capture = GB_RING_CAPTURE_UNKNOWN;
+	return gb_ring_take(&st->ring, len, o, flags ? capture : 0, s, ring_wait, &w);
 }
 
 /* the region is in use until what is queued on s so far is done */
@@ -822,7 +825,7 @@ static int stage_launch(struct gb_launch *L, int *clean)
 	qwait = use_cs ? R.cuStreamWaitEvent : wait;
 
 	/* one region for all of them, so that none overwrites another */
-	off = off0 = ring_take(st, total, rooted ? NULL : op, q, flags, qwait);
+	off = off0 = ring_take(st, total, rooted ? NULL : op, sid, q, flags, qwait);
 	for (i = 0; i < n; i++) {
 		size_t len = h[i].end - h[i].base;
 

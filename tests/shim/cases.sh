@@ -36,6 +36,8 @@ shim stage-on $small GB_T2_STREAM=on GB_T2_STAGE=16M tests/shim/t-stage on
 shim stage-off $small tests/shim/t-stage off
 shim stage-overlap $small GB_T2_STREAM=on GB_T2_STAGE=16M tests/shim/t-stage overlap
 shim stage-serial $small GB_T2_STREAM=on GB_T2_OVERLAP=off GB_T2_STAGE=16M tests/shim/t-stage serial
+shim stage-ring-capture $small GB_T2_STREAM=on GB_T2_STAGE=16M tests/shim/t-stage ring-capture
+shim stage-ring-partial $small GB_T2_STREAM=on GB_T2_OVERLAP=off GB_T2_STAGE=16M tests/shim/t-stage ring-partial
 shim storm GB_VRAM_LIMIT=64M GB_KV_RESERVE=0 GB_HOST_LIMIT=1G FAKECUDA_EVENT_DELAY=2 tests/shim/t-storm
 shim fork $small tests/shim/t-fork
 tap shim/dlsym-rtld-next env LD_LIBRARY_PATH=tests/doubles GB_CONFIG=/dev/null \

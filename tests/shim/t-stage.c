@@ -423,6 +423,60 @@ static void serial(void)
 	ok(fakecuda_last_param("t_sum", 0) != b && fakecuda_last_copy_stream() == NULL, "staged, copied on the kernel's stream");
 }
 
+/* the ring across a capture: a capture's copies from the ring's start
+ * take bytes an eager kernel on another stream may still read; an eager
+ * copy there after the capture must still wait for that kernel (the
+ * capture's wait was a graph node) */
+static void ring_capture(void)
+{
+	CUdeviceptr fill, a2, d4, g12;
+	unsigned long long yG, w;
+	CUstream sx, sy;
+	CUgraph gr = NULL;
+	void *cs;
+	size_t f, t;
+
+	main_ctx = setup();
+	setup_kernels();
+	ok(cuMemAlloc_v2(&fill, 240 * MiB) == 0 && cuMemAlloc_v2(&a2, 2 * MiB) == 0 && cuMemAlloc_v2(&d4, 4 * MiB) == 0 &&
+	   cuMemAlloc_v2(&g12, 12 * MiB) == 0 && fakecuda_is_registered((void *)a2) && fakecuda_is_registered((void *)d4) &&
+	   fakecuda_is_registered((void *)g12), "A 2M, D 4M, G 12M in T2");
+	ok(cuMemGetInfo_v2(&f, &t) == 0 && cuStreamCreate(&sx, CU_STREAM_NON_BLOCKING) == 0 &&
+	   cuStreamCreate(&sy, CU_STREAM_NON_BLOCKING) == 0, "INFERENCE, streams X and Y");
+	ok(tsum_on(sy, g12, 12 * MiB) == host_sum(g12, 12 * MiB), "eager G on Y: ring [0,12M+256)");
+	yG = fakecuda_stream_ops(sy);
+	cs = fakecuda_last_copy_stream();
+	ok(cuStreamBeginCapture_v2(sx, CU_STREAM_CAPTURE_MODE_RELAXED) == 0, "capture on X");
+	ok(tsum_on(sx, a2, 2 * MiB) == host_sum(a2, 2 * MiB), "A staged in it, from the ring's start: over G's bytes");
+	is_int(cuStreamEndCapture(sx, &gr), 0, "the capture ends");
+	ok(tsum_on(sx, d4, 4 * MiB) == host_sum(d4, 4 * MiB), "eager D on X");
+	w = fakecuda_max_wait_at(cs, sy);
+	ok(w >= yG, "D's copy waited for G's kernel on Y (max wait at %llu, G's use recorded by %llu)", w, yG);
+}
+
+/* t2_overlap off: a region that covers part of an earlier use on another
+ * stream leaves the rest guarded, so a later region there waits too */
+static void ring_partial(void)
+{
+	CUdeviceptr fill, a4, d4, g12;
+	unsigned long long yG, w;
+	CUstream sx, sy, sz;
+	size_t f, t;
+
+	main_ctx = setup();
+	setup_kernels();
+	ok(cuMemAlloc_v2(&fill, 240 * MiB) == 0 && cuMemAlloc_v2(&a4, 4 * MiB) == 0 && cuMemAlloc_v2(&d4, 4 * MiB) == 0 &&
+	   cuMemAlloc_v2(&g12, 12 * MiB) == 0 && fakecuda_is_registered((void *)g12), "A 4M, D 4M, G 12M in T2");
+	ok(cuMemGetInfo_v2(&f, &t) == 0 && cuStreamCreate(&sx, CU_STREAM_NON_BLOCKING) == 0 &&
+	   cuStreamCreate(&sy, CU_STREAM_NON_BLOCKING) == 0 && cuStreamCreate(&sz, CU_STREAM_NON_BLOCKING) == 0, "streams");
+	ok(tsum_on(sy, g12, 12 * MiB) == host_sum(g12, 12 * MiB), "G on Y: the ring's first 12M");
+	yG = fakecuda_stream_ops(sy);
+	ok(tsum_on(sz, a4, 4 * MiB) == host_sum(a4, 4 * MiB), "A on Z wraps to 0: the start of G's bytes");
+	ok(tsum_on(sx, d4, 4 * MiB) == host_sum(d4, 4 * MiB), "D on X next: more of G's bytes");
+	w = fakecuda_max_wait_at(sx, sy);
+	ok(w >= yG, "D's copy on X waited for G's kernel on Y (max wait at %llu, G's use by %llu)", w, yG);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc > 1 && !strcmp(argv[1], "on"))
@@ -431,6 +485,10 @@ int main(int argc, char **argv)
 		off();
 	else if (argc > 1 && !strcmp(argv[1], "overlap"))
 		overlap();
+	else if (argc > 1 && !strcmp(argv[1], "ring-capture"))
+		ring_capture();
+	else if (argc > 1 && !strcmp(argv[1], "ring-partial"))
+		ring_partial();
 	else if (argc > 1 && !strcmp(argv[1], "serial"))
 		serial();
 	else

@@ -1,9 +1,12 @@
 /* t2_stream's staging ring: a new region waits for every earlier use it
- * overlaps, wherever that use sits in the queue */
+ * overlaps, wherever that use sits in the queue; a use leaves the queue
+ * only once newer ones guard all its bytes, and in a capture not for a
+ * use of another order */
 #include "shim/shim.h"
 #include "../tap.h"
 
 #define EV(i) ((CUevent)(uintptr_t)(0x1000 + (i)))
+#define CS ((const void *)(uintptr_t)0x77) /* the stream a capture's waits go on */
 
 static struct gb_ring r;
 static int waited[GB_RING_QUEUE + 64], nwaited;
@@ -32,7 +35,7 @@ static size_t use(size_t len, int ev)
 	struct gb_ring_use *u;
 
 	nwaited = 0;
-	off = gb_ring_take(&r, len, NULL, wait, NULL);
+	off = gb_ring_take(&r, len, NULL, 0, NULL, wait, NULL);
 	u = gb_ring_push(&r, off, len);
 	if (u)
 		u->ev = EV(ev);
@@ -88,7 +91,7 @@ int main(void)
 		u->order = o2;
 		r.head = 100;
 		nwaited = 0;
-		is_int(gb_ring_take(&r, 100, &o1, wait, NULL), 0, "a region over two uses");
+		is_int(gb_ring_take(&r, 100, &o1, 0, NULL, wait, NULL), 0, "a region over two uses");
 		ok(nwaited == 1 && has(2), "waits for the use on another stream only, not the one in its own order");
 		o2 = o1;
 		o2.capture = 7;
@@ -96,8 +99,68 @@ int main(void)
 		u->ev = EV(3);
 		u->order = o2;
 		nwaited = 0;
-		gb_ring_take(&r, 100, &o1, wait, NULL);
+		gb_ring_take(&r, 100, &o1, 0, NULL, wait, NULL);
 		ok(nwaited == 1 && has(3), "a use on the same stream in a capture is another order");
+	}
+
+	/* a use partly covered keeps the rest, which a later region waits for */
+	reset(100);
+	use(60, 1);
+	r.head = 100;
+	is_int(use(30, 2), 0, "a region over the start of an earlier use");
+	ok(has(1), "waits for it");
+	r.head = 40;
+	use(10, 3);
+	ok(nwaited == 1 && has(1), "a region over the rest of that use waits for it too");
+	r.head = 10;
+	use(10, 4);
+	ok(nwaited == 1 && has(2), "one over bytes the newer use covered waits for that one only");
+
+	{
+		struct gb_ring_order eager = { (CUstream)(uintptr_t)0x10, 0, 0, 0 }, cap = eager, other = eager;
+		struct gb_ring_use *u;
+
+		other.s = (CUstream)(uintptr_t)0x30;
+		cap.s = (CUstream)(uintptr_t)0x20;
+		cap.capture = 9;
+		reset(100);
+		u = gb_ring_push(&r, 0, 50);
+		u->ev = EV(1);
+		u->order = eager;
+		nwaited = 0;
+		r.head = 0;
+		gb_ring_take(&r, 50, &cap, 9, CS, wait, NULL);
+		ok(nwaited == 1 && has(1) && r.n == 1, "a capture's region over an eager use waits for it and keeps it queued");
+		nwaited = 0;
+		r.head = 0;
+		gb_ring_take(&r, 50, &cap, 9, CS, wait, NULL);
+		is_int(nwaited, 0, "the next region there in that capture, waiting on the same stream, needs no second wait");
+		r.head = 0;
+		gb_ring_take(&r, 50, &cap, 9, (const void *)(uintptr_t)0x78, wait, NULL);
+		ok(nwaited == 1 && has(1), "one whose waits go on another stream waits");
+		nwaited = 0;
+		r.head = 0;
+		gb_ring_take(&r, 50, &cap, GB_RING_CAPTURE_UNKNOWN, CS, wait, NULL);
+		r.head = 0;
+		gb_ring_take(&r, 50, &cap, GB_RING_CAPTURE_UNKNOWN, CS, wait, NULL);
+		ok(nwaited == 2, "in a capture whose id is unknown, every region waits");
+		u = gb_ring_push(&r, 0, 50);
+		u->ev = EV(2);
+		u->order = cap;
+		nwaited = 0;
+		r.head = 0;
+		gb_ring_take(&r, 50, &other, 0, NULL, wait, NULL);
+		ok(has(1) && has(2), "so that an eager region there later, on a third stream, waits for the eager use too");
+		ok(r.n == 0, "and both leave the queue: that eager wait is an edge");
+
+		reset(100);
+		u = gb_ring_push(&r, 0, 50);
+		u->ev = EV(1);
+		u->order = cap;
+		nwaited = 0;
+		r.head = 0;
+		gb_ring_take(&r, 50, &cap, 9, CS, wait, NULL);
+		ok(nwaited == 0 && r.n == 0, "a use of the capture's own order is covered, and leaves the queue");
 	}
 
 	reset(100000);
