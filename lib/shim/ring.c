@@ -23,7 +23,9 @@
  * is kept whole: the capture's wait for it is a node of the graph, which
  * orders nothing that runs outside the graph.  The capture waits for it
  * once on each stream it queues waits on: whatever it queues there later
- * follows that wait.
+ * follows that wait.  A full queue first drops the uses newer ones guard
+ * wholly; still full, a capture gets no region (GB_RING_FULL) rather than
+ * drop a use of another order.
  */
 #include "shim.h"
 
@@ -38,15 +40,39 @@ static int same_order(const struct gb_ring_order *a, const struct gb_ring_order 
 	       (!a->per_thread || pthread_equal(a->thread, b->thread));
 }
 
+/* drop the uses newer ones guard wholly, keeping the order of the rest;
+ * slots are swapped, not copied, so that each keeps an event */
+static void compact(struct gb_ring *r)
+{
+	size_t i, k;
+
+	for (i = 0, k = 0; i < r->n; i++) {
+		struct gb_ring_use *u = &r->q[(r->h + i) % GB_RING_QUEUE], *v, t;
+
+		if (!u->len)
+			continue;
+		v = &r->q[(r->h + k++) % GB_RING_QUEUE];
+		if (v != u) {
+			t = *v;
+			*v = *u;
+			*u = t;
+		}
+	}
+	r->n = k;
+}
+
 size_t gb_ring_take(struct gb_ring *r, size_t len, const struct gb_ring_order *o, cuuint64_t capture,
 		    const void *waiter, void (*wait)(void *arg, CUevent ev), void *arg)
 {
-	size_t off, end, i;
+	size_t off = r->head + len > r->size ? 0 : r->head, end = off + len, i;
 
-	if (r->head + len > r->size)
-		r->head = 0;
-	off = r->head;
-	end = off + len;
+	if (r->n == GB_RING_QUEUE) {
+		compact(r);
+		/* a capture cannot make room by waiting for a use of another
+		 * order: its wait orders nothing outside the graph */
+		if (r->n == GB_RING_QUEUE && capture && !same_order(o, &r->q[r->h].order))
+			return GB_RING_FULL;
+	}
 	for (i = 0; i < r->n; i++) {
 		struct gb_ring_use *u = &r->q[(r->h + i) % GB_RING_QUEUE];
 		int same = same_order(o, &u->order);
@@ -55,7 +81,7 @@ size_t gb_ring_take(struct gb_ring *r, size_t len, const struct gb_ring_order *o
 			continue;
 		/* (a wait queued on the same stream earlier in this capture
 		 * comes before anything queued there now) */
-		if (u->ev && !same && !(capture && capture != GB_RING_CAPTURE_UNKNOWN && u->waited == capture &&
+		if (u->ev && !same && !(capture && capture != GB_RING_CAPTURE_UNKNOWN && waiter && u->waited == capture &&
 					u->waiter == waiter))
 			wait(arg, u->ev);
 		/* the bytes the new use covers it now guards: its event comes

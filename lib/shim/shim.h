@@ -396,6 +396,7 @@ struct gb_ring_use {
 	const void *waiter;
 };
 #define GB_RING_CAPTURE_UNKNOWN (~(cuuint64_t)0)
+#define GB_RING_FULL (~(size_t)0)
 struct gb_ring {
 	size_t size, head;
 	struct gb_ring_use q[GB_RING_QUEUE]; /* uses in flight, oldest first from h */
@@ -405,7 +406,9 @@ struct gb_ring {
  * queued use they overlap that was not queued in order o (NULL: each).
  * capture: the id of the capture the caller is in (0: none,
  * GB_RING_CAPTURE_UNKNOWN: one), whose waits are graph nodes; waiter: the
- * stream the waits go on */
+ * stream the waits go on (NULL: one that may stand for several, as a
+ * per-thread default stream does).  GB_RING_FULL, taking nothing, when a
+ * capture would have to drop a use it cannot order */
 GB_HIDDEN size_t gb_ring_take(struct gb_ring *r, size_t len, const struct gb_ring_order *o, cuuint64_t capture,
 			      const void *waiter, void (*wait)(void *arg, CUevent ev), void *arg);
 /* queue a use of [off, off+len): its slot, whose event the caller

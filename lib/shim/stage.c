@@ -401,15 +401,16 @@ static void ring_wait(void *arg, CUevent ev)
 	w->wait(w->s, ev, w->flags);
 }
 
-/* capture: the id of the capture the waits go into, 0: none */
+/* capture: the id of the capture the waits go into, 0: none; shared:
+ * s is a per-thread default stream, one handle for many */
 static size_t ring_take(struct stage *st, size_t len, const struct gb_ring_order *o, cuuint64_t capture, CUstream s,
-			unsigned flags, CUresult (*wait)(CUstream, CUevent, unsigned int))
+			int shared, unsigned flags, CUresult (*wait)(CUstream, CUevent, unsigned int))
 {
 	struct ring_wait w = { s, flags, wait };
 
 	if (flags && !capture)
 		capture = GB_RING_CAPTURE_UNKNOWN;
-	return gb_ring_take(&st->ring, len, o, flags ? capture : 0, s, ring_wait, &w);
+	return gb_ring_take(&st->ring, len, o, flags ? capture : 0, shared ? NULL : s, ring_wait, &w);
 }
 
 /* the region is in use until what is queued on s so far is done */
@@ -713,7 +714,8 @@ static int stage_launch(struct gb_launch *L, int *clean)
 		atomic_fetch_add_explicit(st && total > st->size ? &count.too_big : &count.other, 1, memory_order_relaxed);
 		return -1;
 	}
-	if (capturing && capturing(L->stream, &cs) != CUDA_SUCCESS)
+	/* an invalidated capture: the launch fails anyway; leave the ring be */
+	if (capturing && (capturing(L->stream, &cs) != CUDA_SUCCESS || cs == CU_STREAM_CAPTURE_STATUS_INVALIDATED))
 		return -1;
 	flags = cs == CU_STREAM_CAPTURE_STATUS_ACTIVE ? CU_EVENT_WAIT_EXTERNAL : 0;
 
@@ -825,7 +827,12 @@ static int stage_launch(struct gb_launch *L, int *clean)
 	qwait = use_cs ? R.cuStreamWaitEvent : wait;
 
 	/* one region for all of them, so that none overwrites another */
-	off = off0 = ring_take(st, total, rooted ? NULL : op, sid, q, flags, qwait);
+	off = off0 = ring_take(st, total, rooted ? NULL : op, sid, q, !use_cs && per_thread(L->stream, L->ptsz), flags,
+			       qwait);
+	if (off0 == GB_RING_FULL) {
+		e = CUDA_ERROR_OUT_OF_MEMORY;
+		goto undo;
+	}
 	for (i = 0; i < n; i++) {
 		size_t len = h[i].end - h[i].base;
 
@@ -922,7 +929,9 @@ undo:
 	if (joined && R.cuEventRecordWithFlags(st->copied, st->cs, 0) == CUDA_SUCCESS)
 		wait(L->stream, st->copied, 0);
 	st->root.valid = 0;
-	ring_done(st, off0, total, op, L->stream, flags ? CU_EVENT_RECORD_EXTERNAL : 0, record);
+	/* a region taken is in use until the copies into it are done */
+	if (off0 != GB_RING_FULL)
+		ring_done(st, off0, total, op, L->stream, flags ? CU_EVENT_RECORD_EXTERNAL : 0, record);
 	pthread_mutex_unlock(&st->lk);
 	free(buf);
 	gb_debug("t2_stream: staging failed (CUDA error %d): reading in place", e);

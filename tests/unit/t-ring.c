@@ -163,6 +163,51 @@ int main(void)
 		ok(nwaited == 0 && r.n == 0, "a use of the capture's own order is covered, and leaves the queue");
 	}
 
+	{
+		struct gb_ring_order x = { (CUstream)(uintptr_t)0x10, 0, 0, 0 }, z = x, cap = x;
+		struct gb_ring_use *u;
+		size_t h0, n0, head0;
+
+		z.s = (CUstream)(uintptr_t)0x30;
+		cap.s = (CUstream)(uintptr_t)0x20;
+		cap.capture = 9;
+		/* a capture longer than the queue, then eager work */
+		reset(100);
+		u = gb_ring_push(&r, 0, 50);
+		u->ev = EV(7);
+		u->order = x;
+		for (i = 0, bad = 0; i < 2 * GB_RING_QUEUE; i++) {
+			r.head = 50;
+			bad += gb_ring_take(&r, 50, &cap, 9, CS, wait, NULL) != 50;
+			u = gb_ring_push(&r, 50, 50);
+			bad += u == NULL;
+			if (u) {
+				u->ev = EV(100 + (int)i % 3000);
+				u->order = cap;
+			}
+		}
+		is_int(bad, 0, "a capture of twice as many launches as the queue holds: every region taken and queued");
+		nwaited = 0;
+		r.head = 0;
+		gb_ring_take(&r, 50, &z, 0, NULL, wait, NULL);
+		ok(has(7), "an eager region after it, over an eager use on another stream, still waits for that use");
+
+		/* a queue full of uses of another order, none covered */
+		reset(100000);
+		for (i = 0; i < GB_RING_QUEUE; i++) {
+			u = gb_ring_push(&r, i * 10, 10);
+			u->ev = EV((int)i);
+			u->order = x;
+		}
+		r.head = 0;
+		h0 = r.h, n0 = r.n, head0 = r.head;
+		nwaited = 0;
+		ok(gb_ring_take(&r, 10, &cap, 9, CS, wait, NULL) == GB_RING_FULL && nwaited == 0 && r.h == h0 &&
+		   r.n == n0 && r.head == head0, "a capture facing a full queue of others' uses gets no region, and changes nothing");
+		ok(gb_ring_take(&r, 10, &x, 0, NULL, wait, NULL) == 0 && r.n < GB_RING_QUEUE,
+		   "eager work in that order takes one, covering the oldest use");
+	}
+
 	reset(100000);
 	for (i = 0, bad = 0; i < 3 * GB_RING_QUEUE; i++) {
 		size_t off = use(1, (int)(i % 4000));
