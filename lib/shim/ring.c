@@ -34,7 +34,7 @@ static int overlaps(const struct gb_ring_use *u, size_t off, size_t len)
 	return u->off < off + len && off < u->off + u->len;
 }
 
-static int same_order(const struct gb_ring_order *a, const struct gb_ring_order *b)
+int gb_ring_same_order(const struct gb_ring_order *a, const struct gb_ring_order *b)
 {
 	return a && a->s == b->s && a->capture == b->capture && a->per_thread == b->per_thread &&
 	       (!a->per_thread || pthread_equal(a->thread, b->thread));
@@ -70,12 +70,12 @@ size_t gb_ring_take(struct gb_ring *r, size_t len, const struct gb_ring_order *o
 		compact(r);
 		/* a capture cannot make room by waiting for a use of another
 		 * order: its wait orders nothing outside the graph */
-		if (r->n == GB_RING_QUEUE && capture && !same_order(o, &r->q[r->h].order))
+		if (r->n == GB_RING_QUEUE && capture && !gb_ring_same_order(o, &r->q[r->h].order))
 			return GB_RING_FULL;
 	}
 	for (i = 0; i < r->n; i++) {
 		struct gb_ring_use *u = &r->q[(r->h + i) % GB_RING_QUEUE];
-		int same = same_order(o, &u->order);
+		int same = gb_ring_same_order(o, &u->order);
 
 		if (!u->len || !overlaps(u, off, len))
 			continue;

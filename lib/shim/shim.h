@@ -411,6 +411,8 @@ struct gb_ring {
  * capture would have to drop a use it cannot order */
 GB_HIDDEN size_t gb_ring_take(struct gb_ring *r, size_t len, const struct gb_ring_order *o, cuuint64_t capture,
 			      const void *waiter, void (*wait)(void *arg, CUevent ev), void *arg);
+/* whether a (NULL: none) and b are one order */
+GB_HIDDEN int gb_ring_same_order(const struct gb_ring_order *a, const struct gb_ring_order *b);
 /* queue a use of [off, off+len): its slot, whose event the caller
  * records; NULL while the queue is full (take makes room) */
 GB_HIDDEN struct gb_ring_use *gb_ring_push(struct gb_ring *r, size_t off, size_t len);

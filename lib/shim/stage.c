@@ -289,9 +289,7 @@ struct stage {
 	CUevent pos, copied;       /* before the last staged kernel; its copies done */
 	struct {                   /* the last staged launch, while overlap may follow it */
 		int valid, ptsz, n;
-		CUstream s;
-		pthread_t thread;    /* for a per-thread default stream */
-		cuuint64_t capture;  /* its capture's id, 0: none */
+		struct gb_ring_order order; /* its stream, capture and thread */
 		unsigned long epoch;
 		uintptr_t base[MAX_HITS];
 		CUdeviceptr copy[MAX_HITS], sums[MAX_HITS];
@@ -300,9 +298,7 @@ struct stage {
 	CUevent cap0;              /* the start of the capture below */
 	struct {                   /* a capture's first staged launches, while their copies may be roots */
 		int valid, ptsz, n;
-		CUstream s;
-		pthread_t thread;
-		cuuint64_t capture;
+		struct gb_ring_order order; /* the capture's stream, id and thread */
 		unsigned long epoch;
 		size_t end;          /* their copies took the ring's bytes up to here */
 		uintptr_t base[MAX_ROOT];
@@ -521,15 +517,25 @@ static int capture_of(CUstream h, int ptsz, cuuint64_t *id)
 	return cs == CU_STREAM_CAPTURE_STATUS_ACTIVE ? 1 : -1;
 }
 
-/* whether a hit is among the last staged launch's buffers */
-static int shares_last(const struct stage *st, const struct hit *h, int n)
+/* where base is among n buffers, -1: not there */
+static int base_at(const uintptr_t *bases, int n, uintptr_t base)
 {
-	int i, j;
+	int j;
 
-	for (i = 0; i < n; i++)
-		for (j = 0; j < st->last.n; j++)
-			if (h[i].base == st->last.base[j])
-				return 1;
+	for (j = 0; j < n; j++)
+		if (bases[j] == base)
+			return j;
+	return -1;
+}
+
+/* whether a hit is among n buffers */
+static int shares(const struct hit *h, int nh, const uintptr_t *bases, int n)
+{
+	int i;
+
+	for (i = 0; i < nh; i++)
+		if (base_at(bases, n, h[i].base) >= 0)
+			return 1;
 	return 0;
 }
 
@@ -537,6 +543,17 @@ static int shares_last(const struct stage *st, const struct hit *h, int n)
 static int per_thread(CUstream h, int ptsz)
 {
 	return (!h && ptsz) || h == (CUstream)(uintptr_t)0x2; /* CU_STREAM_PER_THREAD */
+}
+
+/* the order of work queued on h (in capture id, 0: none) by this thread */
+static void order_of(struct gb_ring_order *o, CUstream h, int ptsz, cuuint64_t capture)
+{
+	memset(o, 0, sizeof(*o));
+	o->s = h;
+	o->capture = capture;
+	o->per_thread = per_thread(h, ptsz);
+	if (o->per_thread)
+		o->thread = pthread_self();
 }
 
 /* whether the next region of len bytes overlaps the last staged launch's */
@@ -554,9 +571,7 @@ static int within_last(const struct stage *st, struct hit *h, int n)
 	int i, j;
 
 	for (i = 0; i < n; i++) {
-		for (j = 0; j < st->last.n && h[i].base != st->last.base[j]; j++)
-			;
-		if (j == st->last.n)
+		if ((j = base_at(st->last.base, st->last.n, h[i].base)) < 0)
 			return 0;
 		h[i].copy = st->last.copy[j];
 		h[i].sums = st->last.sums[j];
@@ -581,10 +596,8 @@ void gb_stage_capture_began(CUstream h, int ptsz)
 	 * copy ordered after it is a root of the graph, which a replay runs
 	 * after everything before the replay (see root_copy) */
 	st->root.valid = capture_of(h, ptsz, &sid) == 1 && record(st->cap0, h, 0) == CUDA_SUCCESS;
-	st->root.s = h;
+	order_of(&st->root.order, h, ptsz, sid);
 	st->root.ptsz = ptsz;
-	st->root.thread = pthread_self();
-	st->root.capture = sid;
 	st->root.epoch = atomic_load_explicit(&epoch, memory_order_relaxed);
 	st->root.n = 0;
 	st->root.end = 0;
@@ -606,19 +619,12 @@ void gb_stage_capture_began(CUstream h, int ptsz)
  * waited for by the ring as ever).  The first launch that fails this
  * ends the window.
  */
-static int root_copy(const struct stage *st, const struct gb_launch *L, cuuint64_t sid, unsigned long ep,
+static int root_copy(const struct stage *st, const struct gb_ring_order *o, int ptsz, unsigned long ep,
 		     const struct hit *h, int n, size_t total)
 {
-	int i, j;
-
-	if (!st->root.valid || !sid || st->root.capture != sid || st->root.s != L->stream ||
-	    st->root.ptsz != L->ptsz || st->root.epoch != ep || st->root.n + n > MAX_ROOT ||
-	    (per_thread(L->stream, L->ptsz) && !pthread_equal(st->root.thread, pthread_self())))
+	if (!st->root.valid || !o->capture || !gb_ring_same_order(o, &st->root.order) || st->root.ptsz != ptsz ||
+	    st->root.epoch != ep || st->root.n + n > MAX_ROOT || shares(h, n, st->root.base, st->root.n))
 		return 0;
-	for (i = 0; i < n; i++)
-		for (j = 0; j < st->root.n; j++)
-			if (h[i].base == st->root.base[j])
-				return 0;
 	/* from the ring's start (gb_stage_capture_began), one after another */
 	return st->ring.head == st->root.end && st->ring.head + total <= st->ring.size;
 }
@@ -745,12 +751,7 @@ static int stage_launch(struct gb_launch *L, int *clean)
 	ep = atomic_load_explicit(&epoch, memory_order_relaxed);
 	/* the kernel's order: the ring's uses in it need no wait */
 	sc = capture_of(L->stream, L->ptsz, &sid);
-	memset(&ord, 0, sizeof(ord));
-	ord.s = L->stream;
-	ord.capture = sid;
-	ord.per_thread = per_thread(L->stream, L->ptsz);
-	if (ord.per_thread)
-		ord.thread = pthread_self();
+	order_of(&ord, L->stream, L->ptsz, sid);
 	op = sc >= 0 ? &ord : NULL;
 	/* the copy stream, unless it is in a capture other than the kernel's */
 	if (st->cs) {
@@ -760,18 +761,17 @@ static int stage_launch(struct gb_launch *L, int *clean)
 	}
 	/* nothing the shim saw has written T2 since the last staged launch,
 	 * on the same stream (a per-thread default stream is the thread's) */
-	same = use_cs && st->last.valid && st->last.s == L->stream && st->last.ptsz == L->ptsz &&
-	       st->last.capture == sid && st->last.epoch == ep &&
-	       (!per_thread(L->stream, L->ptsz) || pthread_equal(st->last.thread, pthread_self()));
+	same = use_cs && st->last.valid && gb_ring_same_order(&ord, &st->last.order) && st->last.ptsz == L->ptsz &&
+	       st->last.epoch == ep;
 	/* its buffers are all the last one's: their copies, with whatever
 	 * that kernel wrote, are still in the ring (the ring reuses a region
 	 * only after the event recorded after its last use) */
 	reuse = same && st->ring.n < GB_RING_QUEUE && within_last(st, h, n);
 	/* and its copies do not land on the region the last kernel may still
 	 * be reading: the event that guards it is no edge in a graph */
-	relaxed = same && !reuse && !shares_last(st, h, n) && !lands_on_last(st, total);
+	relaxed = same && !reuse && !shares(h, n, st->last.base, st->last.n) && !lands_on_last(st, total);
 	/* or, early in a capture, after its start only */
-	rooted = use_cs && !reuse && root_copy(st, L, sid, ep, h, n, total);
+	rooted = use_cs && !reuse && root_copy(st, &ord, L->ptsz, ep, h, n, total);
 	if (rooted)
 		relaxed = 0;
 	else if (!reuse)
@@ -807,10 +807,9 @@ static int stage_launch(struct gb_launch *L, int *clean)
 							    &count.w_epoch, &count.w_shared, &count.w_region };
 		int w = !st->cs || !use_cs ? 0
 			: !st->last.valid ? 1
-			: st->last.s != L->stream || st->last.ptsz != L->ptsz || st->last.capture != sid ||
-			  (per_thread(L->stream, L->ptsz) && !pthread_equal(st->last.thread, pthread_self())) ? 2
+			: !gb_ring_same_order(&ord, &st->last.order) || st->last.ptsz != L->ptsz ? 2
 			: st->last.epoch != ep ? 3
-			: shares_last(st, h, n) ? 4 : 5;
+			: shares(h, n, st->last.base, st->last.n) ? 4 : 5;
 
 		atomic_fetch_add_explicit(ctr[w], 1, memory_order_relaxed);
 		trace(L, n, total, sid, whys[w]);
@@ -893,10 +892,8 @@ run:
 					st->root.base[st->root.n++] = h[i].base;
 			}
 			st->last.valid = 1;
-			st->last.s = L->stream;
-			st->last.thread = pthread_self();
+			st->last.order = ord;
 			st->last.ptsz = L->ptsz;
-			st->last.capture = sid;
 			st->last.epoch = ep;
 			st->last.n = n;
 			st->last.off = off0;
