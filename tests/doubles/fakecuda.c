@@ -209,6 +209,16 @@ static int capid_active(unsigned long long id)
 	return 0;
 }
 
+/* under lk: a capture begins on s, with nothing of it queued yet */
+static void capture_start(const void *s)
+{
+	struct sinfo *si = sinfo_of(s);
+
+	si->capid = next_capid++;
+	si->joined = si->ops;
+	si->begun = 1;
+}
+
 /* a stream-ordered operation queued on s */
 static void stream_op(const void *s)
 {
@@ -1765,13 +1775,8 @@ static CUresult begin_capture(CUstream s, int ptsz, CUstreamCaptureMode mode)
 		e = CUDA_ERROR_STREAM_CAPTURE_UNSUPPORTED;
 	if (!e && sinfo_of(s)->capid)
 		e = CUDA_ERROR_ILLEGAL_STATE;
-	if (!e) {
-		struct sinfo *si = sinfo_of(s);
-
-		si->capid = next_capid++;
-		si->joined = si->ops;
-		si->begun = 1;
-	}
+	if (!e)
+		capture_start(s);
 	pthread_mutex_unlock(&lk);
 	return e;
 }
@@ -3175,13 +3180,8 @@ TEST_API void fakecuda_set_capturing(void *stream, int on)
 {
 	fakecuda_end_capture(stream);
 	pthread_mutex_lock(&lk);
-	if (on) {
-		struct sinfo *si = sinfo_of(stream);
-
-		si->capid = next_capid++;
-		si->joined = si->ops;
-		si->begun = 1;
-	}
+	if (on)
+		capture_start(stream);
 	pthread_mutex_unlock(&lk);
 }
 
