@@ -42,6 +42,34 @@ static size_t use(size_t len, int ev)
 	return off;
 }
 
+/* work queued on stream s, in capture c (0: none) */
+static struct gb_ring_order order(uintptr_t s, cuuint64_t c)
+{
+	struct gb_ring_order o = { (CUstream)s, c, 0, 0 };
+
+	return o;
+}
+
+/* queue a use of [off, off+len) in order o, with event ev; 0: no room */
+static int queue(size_t off, size_t len, int ev, struct gb_ring_order o)
+{
+	struct gb_ring_use *u = gb_ring_push(&r, off, len);
+
+	if (u) {
+		u->ev = EV(ev);
+		u->order = o;
+	}
+	return u != NULL;
+}
+
+/* take len with the ring's head at head, the waits counted afresh */
+static size_t take(size_t head, size_t len, const struct gb_ring_order *o, cuuint64_t capture, const void *waiter)
+{
+	nwaited = 0;
+	r.head = head;
+	return gb_ring_take(&r, len, o, capture, waiter, wait, NULL);
+}
+
 static void reset(size_t size)
 {
 	memset(&r, 0, sizeof(r));
@@ -78,28 +106,15 @@ int main(void)
 	ok(has(1) && has(3) && !has(2), "and waits for both uses of that region");
 
 	{
-		struct gb_ring_order o1 = { (CUstream)(uintptr_t)0x10, 0, 0, 0 }, o2 = o1;
-		struct gb_ring_use *u;
+		struct gb_ring_order o1 = order(0x10, 0), o7 = order(0x10, 7);
 
-		o2.s = (CUstream)(uintptr_t)0x20;
 		reset(100);
-		u = gb_ring_push(&r, 0, 50);
-		u->ev = EV(1);
-		u->order = o1;
-		u = gb_ring_push(&r, 50, 50);
-		u->ev = EV(2);
-		u->order = o2;
-		r.head = 100;
-		nwaited = 0;
-		is_int(gb_ring_take(&r, 100, &o1, 0, NULL, wait, NULL), 0, "a region over two uses");
+		queue(0, 50, 1, o1);
+		queue(50, 50, 2, order(0x20, 0));
+		is_int(take(100, 100, &o1, 0, NULL), 0, "a region over two uses");
 		ok(nwaited == 1 && has(2), "waits for the use on another stream only, not the one in its own order");
-		o2 = o1;
-		o2.capture = 7;
-		u = gb_ring_push(&r, 0, 100);
-		u->ev = EV(3);
-		u->order = o2;
-		nwaited = 0;
-		gb_ring_take(&r, 100, &o1, 0, NULL, wait, NULL);
+		queue(0, 100, 3, o7);
+		take(r.head, 100, &o1, 0, NULL);
 		ok(nwaited == 1 && has(3), "a use on the same stream in a capture is another order");
 	}
 
@@ -117,93 +132,54 @@ int main(void)
 	ok(nwaited == 1 && has(2), "one over bytes the newer use covered waits for that one only");
 
 	{
-		struct gb_ring_order eager = { (CUstream)(uintptr_t)0x10, 0, 0, 0 }, cap = eager, other = eager;
-		struct gb_ring_use *u;
+		struct gb_ring_order eager = order(0x10, 0), cap = order(0x20, 9), other = order(0x30, 0);
+		int w;
 
-		other.s = (CUstream)(uintptr_t)0x30;
-		cap.s = (CUstream)(uintptr_t)0x20;
-		cap.capture = 9;
 		reset(100);
-		u = gb_ring_push(&r, 0, 50);
-		u->ev = EV(1);
-		u->order = eager;
-		nwaited = 0;
-		r.head = 0;
-		gb_ring_take(&r, 50, &cap, 9, CS, wait, NULL);
+		queue(0, 50, 1, eager);
+		take(0, 50, &cap, 9, CS);
 		ok(nwaited == 1 && has(1) && r.n == 1, "a capture's region over an eager use waits for it and keeps it queued");
-		nwaited = 0;
-		r.head = 0;
-		gb_ring_take(&r, 50, &cap, 9, CS, wait, NULL);
+		take(0, 50, &cap, 9, CS);
 		is_int(nwaited, 0, "the next region there in that capture, waiting on the same stream, needs no second wait");
-		r.head = 0;
-		gb_ring_take(&r, 50, &cap, 9, (const void *)(uintptr_t)0x78, wait, NULL);
+		take(0, 50, &cap, 9, (const void *)(uintptr_t)0x78);
 		ok(nwaited == 1 && has(1), "one whose waits go on another stream waits");
-		nwaited = 0;
-		r.head = 0;
-		gb_ring_take(&r, 50, &cap, GB_RING_CAPTURE_UNKNOWN, CS, wait, NULL);
-		r.head = 0;
-		gb_ring_take(&r, 50, &cap, GB_RING_CAPTURE_UNKNOWN, CS, wait, NULL);
-		ok(nwaited == 2, "in a capture whose id is unknown, every region waits");
-		u = gb_ring_push(&r, 0, 50);
-		u->ev = EV(2);
-		u->order = cap;
-		nwaited = 0;
-		r.head = 0;
-		gb_ring_take(&r, 50, &other, 0, NULL, wait, NULL);
+		take(0, 50, &cap, GB_RING_CAPTURE_UNKNOWN, CS);
+		w = nwaited;
+		take(0, 50, &cap, GB_RING_CAPTURE_UNKNOWN, CS);
+		ok(w + nwaited == 2, "in a capture whose id is unknown, every region waits");
+		queue(0, 50, 2, cap);
+		take(0, 50, &other, 0, NULL);
 		ok(has(1) && has(2), "so that an eager region there later, on a third stream, waits for the eager use too");
 		ok(r.n == 0, "and both leave the queue: that eager wait is an edge");
 
 		reset(100);
-		u = gb_ring_push(&r, 0, 50);
-		u->ev = EV(1);
-		u->order = cap;
-		nwaited = 0;
-		r.head = 0;
-		gb_ring_take(&r, 50, &cap, 9, CS, wait, NULL);
+		queue(0, 50, 1, cap);
+		take(0, 50, &cap, 9, CS);
 		ok(nwaited == 0 && r.n == 0, "a use of the capture's own order is covered, and leaves the queue");
 	}
 
 	{
-		struct gb_ring_order x = { (CUstream)(uintptr_t)0x10, 0, 0, 0 }, z = x, cap = x;
-		struct gb_ring_use *u;
-		size_t h0, n0, head0;
+		struct gb_ring_order x = order(0x10, 0), z = order(0x30, 0), cap = order(0x20, 9);
+		size_t h0, n0;
 
-		z.s = (CUstream)(uintptr_t)0x30;
-		cap.s = (CUstream)(uintptr_t)0x20;
-		cap.capture = 9;
 		/* a capture longer than the queue, then eager work */
 		reset(100);
-		u = gb_ring_push(&r, 0, 50);
-		u->ev = EV(7);
-		u->order = x;
+		queue(0, 50, 7, x);
 		for (i = 0, bad = 0; i < 2 * GB_RING_QUEUE; i++) {
-			r.head = 50;
-			bad += gb_ring_take(&r, 50, &cap, 9, CS, wait, NULL) != 50;
-			u = gb_ring_push(&r, 50, 50);
-			bad += u == NULL;
-			if (u) {
-				u->ev = EV(100 + (int)i % 3000);
-				u->order = cap;
-			}
+			bad += take(50, 50, &cap, 9, CS) != 50;
+			bad += !queue(50, 50, 100 + (int)i % 3000, cap);
 		}
 		is_int(bad, 0, "a capture of twice as many launches as the queue holds: every region taken and queued");
-		nwaited = 0;
-		r.head = 0;
-		gb_ring_take(&r, 50, &z, 0, NULL, wait, NULL);
+		take(0, 50, &z, 0, NULL);
 		ok(has(7), "an eager region after it, over an eager use on another stream, still waits for that use");
 
 		/* a queue full of uses of another order, none covered */
 		reset(100000);
-		for (i = 0; i < GB_RING_QUEUE; i++) {
-			u = gb_ring_push(&r, i * 10, 10);
-			u->ev = EV((int)i);
-			u->order = x;
-		}
-		r.head = 0;
-		h0 = r.h, n0 = r.n, head0 = r.head;
-		nwaited = 0;
-		ok(gb_ring_take(&r, 10, &cap, 9, CS, wait, NULL) == GB_RING_FULL && nwaited == 0 && r.h == h0 &&
-		   r.n == n0 && r.head == head0, "a capture facing a full queue of others' uses gets no region, and changes nothing");
+		for (i = 0; i < GB_RING_QUEUE; i++)
+			queue(i * 10, 10, (int)i, x);
+		h0 = r.h, n0 = r.n;
+		ok(take(0, 10, &cap, 9, CS) == GB_RING_FULL && nwaited == 0 && r.h == h0 && r.n == n0 && r.head == 0,
+		   "a capture facing a full queue of others' uses gets no region, and changes nothing");
 		ok(gb_ring_take(&r, 10, &x, 0, NULL, wait, NULL) == 0 && r.n < GB_RING_QUEUE,
 		   "eager work in that order takes one, covering the oldest use");
 	}
