@@ -33,7 +33,7 @@ tests/unit/t-quant tests/unit/t-gguf: tests/unit/t-%: tests/unit/t-%.c lib/libgb
 QUANT_TOOLS := $(patsubst %.c,%,$(wildcard tests/quant/*.c))
 tests/quant/%: tests/quant/%.c
 	$(QUIET) CC $@
-	$(Q)$(CC) $(TEST_CFLAGS) -O2 -o $@ $< -lm
+	$(Q)$(CC) $(TEST_CFLAGS) -O2 -o $@ $< -lm -lpthread
 
 tests/unit/t-ptrmap: tests/unit/t-ptrmap.c lib/shim/ptrmap.o lib/libgb.a tests/tap.h
 	$(QUIET) CC $@

@@ -328,3 +328,20 @@ size_of() { stat -c %s "$1"; }
 	grep -q '^blk.0.attn_q.weight	bf16	131072	0.000000	bf16	' "$T/p"
 	grep -Eq '^blk.1.attn_q.weight	q[456]_K	' "$T/p"
 }
+
+@test "mkmodel: --jobs threads write the same file as one, the same model as before" {
+	# sha-256 prefixes of files the one-thread version wrote (1d80418):
+	# the values do not depend on how many threads wrote them
+	for j in 1 2 5; do
+		"$MK" --jobs $j "$T/a.gguf"
+		[ "$(sha256sum "$T/a.gguf" | cut -c1-16)" = e098614476d98f36 ]
+		"$MK" -j $j --type f16 --layers 3 --dim 512 --ff 1024 --vocab 1000 "$T/b.gguf"
+		[ "$(sha256sum "$T/b.gguf" | cut -c1-16)" = 3270bf5f18ea4ad1 ]
+		"$MK" -j $j --type bf16 --odd --alignment 64 "$T/c.gguf"
+		[ "$(sha256sum "$T/c.gguf" | cut -c1-16)" = 447efd6ab95f4c73 ]
+	done
+	run "$MK" --jobs 0 "$T/d.gguf"
+	[ "$status" -eq 100 ]
+	[[ "$output" == *"--jobs: invalid value"* ]]
+	[ ! -e "$T/d.gguf" ]
+}

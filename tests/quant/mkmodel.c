@@ -10,7 +10,9 @@
  *
  * Every tensor's values come from its own stream, seeded from --seed and the
  * tensor's name, so a model of one --type is the same model as another of the
- * same seed, rounded, whatever --layers or --vocab say about the others.
+ * same seed, rounded, whatever --layers or --vocab say about the others; and
+ * --jobs threads, each writing whole tensors at their offsets, write the same
+ * file as one (bench/llama makes models of 13-30 GiB with it).
  *
  * Written independently of lib/quant: it is one half of the check on it.
  */
@@ -20,6 +22,8 @@
 #include <errno.h>
 #include <limits.h>
 #include <math.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -33,7 +37,7 @@
 #define EXIT_SYS 111
 
 #define USAGE "mkmodel [--type f32|f16|bf16] [--layers N] [--dim N] [--ff N] [--heads N] [--kv-heads N]\n" \
-	"               [--vocab N] [--ctx N] [--seed N] [--alignment N] [--odd] OUT.gguf"
+	"               [--vocab N] [--ctx N] [--seed N] [--alignment N] [--odd] [--jobs N] OUT.gguf"
 
 /* GGUF metadata value types */
 enum {
@@ -344,6 +348,7 @@ struct opts {
 	uint64_t seed;
 	uint32_t alignment; /* 0: not written, 32 used */
 	int odd;
+	uint32_t jobs;
 	const char *out;
 };
 
@@ -373,38 +378,41 @@ static void add_tensor(struct tensor *t, size_t *n, const char *name, uint32_t t
 	p->nbytes = ne0 * (ne1 ? ne1 : 1) * type_size(type);
 }
 
-static void fill_tensor(const struct opts *o, const struct tensor *t, struct buf *b)
+/* the values of t from n0 on, n of them, as stored, into out; r carries
+ * the tensor's stream from one call to the next */
+static void fill_values(const struct tensor *t, struct rng *r, uint64_t n, uint8_t *out)
 {
-	uint64_t n = t->ne0 * (t->ne1 ? t->ne1 : 1);
-	struct rng r;
-
-	rng_init(&r, o->seed, t->name);
 	for (uint64_t i = 0; i < n; i++) {
-		float v = t->norm ? (float)(1.0 + 0.05 * gauss(&r)) : (float)(0.02 * gauss(&r));
+		float v = t->norm ? (float)(1.0 + 0.05 * gauss(r)) : (float)(0.02 * gauss(r));
+		uint32_t u;
 		uint16_t h;
 
 		switch (t->type) {
 		case T_F32:
-			put_f32(b, v);
+			memcpy(&u, &v, 4);
+			for (int k = 0; k < 4; k++)
+				*out++ = u >> (8 * k);
 			break;
 		case T_F16:
 			h = f32_to_f16(v);
-			buf_put(b, (uint8_t[2]){ h & 0xff, h >> 8 }, 2);
+			*out++ = h & 0xff;
+			*out++ = h >> 8;
 			break;
 		default:
 			h = f32_to_bf16(v);
-			buf_put(b, (uint8_t[2]){ h & 0xff, h >> 8 }, 2);
+			*out++ = h & 0xff;
+			*out++ = h >> 8;
 			break;
 		}
 	}
 }
 
-static void write_all(int fd, const void *p, size_t n, const char *path)
+static void pwrite_all(int fd, const void *p, size_t n, uint64_t off, const char *path)
 {
 	const uint8_t *c = p;
 
 	while (n > 0) {
-		ssize_t w = write(fd, c, n);
+		ssize_t w = pwrite(fd, c, n, (off_t)off);
 
 		if (w < 0) {
 			if (errno == EINTR)
@@ -413,7 +421,49 @@ static void write_all(int fd, const void *p, size_t n, const char *path)
 		}
 		c += w;
 		n -= (size_t)w;
+		off += (uint64_t)w;
 	}
+}
+
+/* the tensors' data, by --jobs threads taking whole tensors in turn */
+struct writer {
+	const struct opts *o;
+	const struct tensor *t;
+	size_t nt;
+	uint64_t data_off;
+	int fd;
+	const char *path;
+	_Atomic size_t next;
+};
+
+#define CHUNK_VALUES (1u << 20)
+
+static void *write_tensors(void *arg)
+{
+	struct writer *w = arg;
+	uint8_t *chunk = malloc((size_t)CHUNK_VALUES * 4);
+	size_t i;
+
+	if (!chunk)
+		die(EXIT_SYS, "unable to allocate: %s", strerror(errno));
+	while ((i = atomic_fetch_add(&w->next, 1)) < w->nt) {
+		const struct tensor *t = &w->t[i];
+		uint64_t n = t->ne0 * (t->ne1 ? t->ne1 : 1), done = 0, off = w->data_off + t->offset;
+		struct rng r;
+
+		rng_init(&r, w->o->seed, t->name);
+		while (done < n) {
+			uint64_t k = n - done < CHUNK_VALUES ? n - done : CHUNK_VALUES;
+			size_t bytes = (size_t)k * type_size(t->type);
+
+			fill_values(t, &r, k, chunk);
+			pwrite_all(w->fd, chunk, bytes, off, w->path);
+			off += bytes;
+			done += k;
+		}
+	}
+	free(chunk);
+	return NULL;
 }
 
 static void build(const struct opts *o)
@@ -423,7 +473,7 @@ static void build(const struct opts *o)
 	size_t nt = 0, maxt = 3 + 9 * (size_t)o->layers;
 	struct tensor *t = calloc(maxt, sizeof *t);
 	struct kvs kv = { 0 };
-	struct buf hdr = { 0 }, data = { 0 };
+	struct buf hdr = { 0 };
 	char name[64], *tmp;
 	uint64_t off = 0;
 	int fd;
@@ -500,12 +550,25 @@ static void build(const struct opts *o)
 	fd = mkstemp(tmp);
 	if (fd < 0)
 		die(EXIT_SYS, "unable to create %s: %s", tmp, strerror(errno));
-	write_all(fd, hdr.p, hdr.len, tmp);
-	for (size_t i = 0; i < nt; i++) {
-		data.len = 0;
-		fill_tensor(o, &t[i], &data);
-		put_pad(&data, align);
-		write_all(fd, data.p, data.len, tmp);
+	/* the padding after each tensor is the file's own zeros */
+	if (ftruncate(fd, (off_t)(hdr.len + off)) < 0)
+		die(EXIT_SYS, "unable to size %s: %s", tmp, strerror(errno));
+	pwrite_all(fd, hdr.p, hdr.len, 0, tmp);
+	{
+		struct writer w = { .o = o, .t = t, .nt = nt, .data_off = hdr.len, .fd = fd, .path = tmp };
+		uint32_t jobs = o->jobs < nt ? o->jobs : (uint32_t)nt;
+		pthread_t *th = calloc(jobs, sizeof *th);
+		int e;
+
+		if (!th)
+			die(EXIT_SYS, "unable to allocate: %s", strerror(errno));
+		for (uint32_t j = 1; j < jobs; j++)
+			if ((e = pthread_create(&th[j], NULL, write_tensors, &w)) != 0)
+				die(EXIT_SYS, "unable to start a thread: %s", strerror(e));
+		write_tensors(&w);
+		for (uint32_t j = 1; j < jobs; j++)
+			pthread_join(th[j], NULL);
+		free(th);
 	}
 	if (fchmod(fd, 0644) < 0)
 		die(EXIT_SYS, "unable to chmod %s: %s", tmp, strerror(errno));
@@ -519,7 +582,6 @@ static void build(const struct opts *o)
 	}
 	free(tmp);
 	free(hdr.p);
-	free(data.p);
 	free(kv.b.p);
 	free(t);
 }
@@ -585,6 +647,8 @@ int main(int argc, char **argv)
 			o.alignment = parse_num(a, v, 1, 1u << 20), i++;
 			if (o.alignment & (o.alignment - 1))
 				die_usage("--alignment: %u is not a power of 2", o.alignment);
+		} else if (!strcmp(a, "--jobs") || !strcmp(a, "-j")) {
+			o.jobs = parse_num(a, v, 1, 1024), i++;
 		} else if (!strcmp(a, "--odd")) {
 			o.odd = 1;
 		} else if (a[0] == '-' && a[1]) {
@@ -597,6 +661,11 @@ int main(int argc, char **argv)
 	}
 	if (!o.out)
 		die_usage(NULL);
+	if (!o.jobs) {
+		long n = sysconf(_SC_NPROCESSORS_ONLN);
+
+		o.jobs = n > 0 ? (n > 1024 ? 1024 : (uint32_t)n) : 1;
+	}
 
 	/* --odd: rows a whole number of 32-blocks but not of 256-superblocks */
 	if (!o.dim)
