@@ -16,6 +16,10 @@
  *	(8G) buffer that lands in host tier T2, best of 5, against pinned
  *	host-to-device cudaMemcpy and the same kernel over VRAM in the same
  *	process
+ *   bench-core bw
+ *	natively: the read kernel over 4 GiB of VRAM (the HBM read rate) and
+ *	pinned host-to-device and device-to-host cudaMemcpy of 2 GiB, each the
+ *	best of 5 (bench/llama's bound uses all three)
  */
 #include <cuda_runtime.h>
 #include <stdint.h>
@@ -287,14 +291,40 @@ static double read_gbps(const void *p, size_t bytes, int reps, unsigned *out, cu
 	return best;
 }
 
+/* best GB/s of 5, each timing n cudaMemcpy of chunk bytes, the i-th
+ * from (or to) the i-th chunk of the host side */
+static double copy_gbps(void *dev, void *host, size_t chunk, int n, cudaMemcpyKind kind, cudaEvent_t e0,
+			cudaEvent_t e1)
+{
+	int h2d = kind == cudaMemcpyHostToDevice, r, i;
+	double best = 0;
+
+	CK(cudaMemcpy(h2d ? dev : host, h2d ? host : dev, chunk, kind));
+	for (r = 0; r < 5; r++) {
+		double gbps;
+
+		CK(cudaEventRecord(e0));
+		for (i = 0; i < n; i++) {
+			char *hp = (char *)host + (size_t)i * chunk;
+
+			CK(cudaMemcpy(h2d ? dev : hp, h2d ? hp : dev, chunk, kind));
+		}
+		CK(cudaEventRecord(e1));
+		gbps = (double)chunk * n / (event_ms(e0, e1) / 1e3) / 1e9;
+		printf("# cudaMemcpy %s %zu B: %.2f GB/s\n", h2d ? "host->device" : "device->host", chunk * n, gbps);
+		if (gbps > best)
+			best = gbps;
+	}
+	return best;
+}
+
 static int stream(size_t t2size)
 {
 	const size_t dst_sz = 512 * MiB, hbm_sz = 256 * MiB, copy_sz = 4 * dst_sz;
 	void *dst, *hbm, *big, *host;
 	unsigned *out, sum = 0;
-	double best = 0, t2, hb;
+	double best, t2, hb;
 	cudaEvent_t e0, e1;
-	int r, i;
 
 	/* VRAM first, within the 1G limit; then the big one spills to T2 */
 	CK(cudaMalloc(&dst, dst_sz));
@@ -314,19 +344,7 @@ static int stream(size_t t2size)
 	print_placement("stream");
 
 	/* the DMA baseline: pinned host -> VRAM, 4 copies of 512 MiB */
-	CK(cudaMemcpy(dst, host, dst_sz, cudaMemcpyHostToDevice));
-	for (r = 0; r < 5; r++) {
-		double gbps;
-
-		CK(cudaEventRecord(e0));
-		for (i = 0; i < 4; i++)
-			CK(cudaMemcpy(dst, (char *)host + i * dst_sz, dst_sz, cudaMemcpyHostToDevice));
-		CK(cudaEventRecord(e1));
-		gbps = (double)copy_sz / (event_ms(e0, e1) / 1e3) / 1e9;
-		printf("# cudaMemcpy host->device %zu B: %.2f GB/s\n", copy_sz, gbps);
-		if (gbps > best)
-			best = gbps;
-	}
+	best = copy_gbps(dst, host, dst_sz, 4, cudaMemcpyHostToDevice, e0, e1);
 	hb = read_gbps(hbm, hbm_sz, 20, out, e0, e1);
 	t2 = read_gbps(big, t2size, 1, out, e0, e1);
 	CK(cudaMemcpy(&sum, out, sizeof(sum), cudaMemcpyDeviceToHost));
@@ -343,9 +361,43 @@ static int stream(size_t t2size)
 	return 0;
 }
 
+static int bw(void)
+{
+	const size_t hbm_sz = 4096 * MiB, chunk = 512 * MiB;
+	void *hbm, *dst, *host;
+	unsigned *out, sum = 0;
+	double hb, h2d, d2h;
+	cudaEvent_t e0, e1;
+
+	CK(cudaMalloc(&hbm, hbm_sz));
+	CK(cudaMalloc(&dst, chunk));
+	CK(cudaMalloc((void **)&out, sizeof(*out)));
+	CK(cudaMemset(out, 0, sizeof(*out)));
+	CK(cudaHostAlloc(&host, 4 * chunk, cudaHostAllocDefault));
+	memset(host, 1, 4 * chunk);
+	fill16<<<sms * 8, THREADS>>>((uint4 *)hbm, hbm_sz / 16);
+	LAUNCHED("launch fill16");
+	CK(cudaDeviceSynchronize());
+	CK(cudaEventCreate(&e0));
+	CK(cudaEventCreate(&e1));
+	hb = read_gbps(hbm, hbm_sz, 3, out, e0, e1);
+	h2d = copy_gbps(dst, host, chunk, 4, cudaMemcpyHostToDevice, e0, e1);
+	d2h = copy_gbps(dst, host, chunk, 4, cudaMemcpyDeviceToHost, e0, e1);
+	CK(cudaMemcpy(&sum, out, sizeof(sum), cudaMemcpyDeviceToHost));
+	printf("RESULT bw.hbm_gbps %.1f GB/s\n", hb);
+	printf("RESULT bw.h2d_gbps %.2f GB/s\n", h2d);
+	printf("RESULT bw.d2h_gbps %.2f GB/s\n", d2h);
+	printf("# checksum %08x\n", sum);
+	CK(cudaFreeHost(host));
+	CK(cudaFree(hbm));
+	CK(cudaFree(dst));
+	CK(cudaFree(out));
+	return 0;
+}
+
 static void usage(void)
 {
-	fprintf(stderr, "usage: bench-core fit [SECONDS] | pairs [N] [NLARGE] | stream [T2SIZE]\n");
+	fprintf(stderr, "usage: bench-core fit [SECONDS] | pairs [N] [NLARGE] | stream [T2SIZE] | bw\n");
 	exit(100);
 }
 
@@ -382,6 +434,8 @@ int main(int argc, char **argv)
 			usage();
 		return pairs(n, nl);
 	}
+	if (!strcmp(argv[1], "bw") && argc == 2)
+		return bw();
 	if (!strcmp(argv[1], "stream") && argc <= 3) {
 		if (argc == 3 && (gb_size_parse(argv[2], &sz, &why) < 0 || sz < 16 * MiB))
 			usage();
