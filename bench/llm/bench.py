@@ -8,8 +8,12 @@ For each size and cap (GiB of VRAM), in separate processes:
   1. native, uncapped: the whole model in VRAM (the upper bound);
   2. gb-run --vram-limit CAP: GreenBoost;
   3. accelerate dispatch with max_memory CAP: what users reach for today;
-  4. the physical bound: bytes in VRAM / HBM read bandwidth + bytes in
-     host memory / pinned host->device bandwidth, both measured here.
+  4. the bound of the best placement under CAP: what each phase needs
+     besides the weights (measured in the native run) in VRAM, then as
+     many weight bytes as CAP leaves; the rest at the pinned host->device
+     bandwidth measured here, or the native time if longer.  Each
+     GreenBoost row also shows its own placement's bound (its VRAM bytes
+     at the HBM rate plus its host bytes at the PCIe rate).
 Decode is batch 1 (median of several tokens after a warm-up); prefill is a
 2048-token prompt. GreenBoost's logits must equal native's.
 """
@@ -26,6 +30,7 @@ import torch
 HERE = os.path.dirname(os.path.abspath(__file__))
 TOP = os.path.dirname(os.path.dirname(HERE))
 GB_RUN = os.path.join(TOP, "bin", "gb-run")
+PREFILL = 2048  # the prompt worker.py prefills by default
 
 
 def log(out, *a):
@@ -60,6 +65,20 @@ def gpu_info():
         return name, drv, mem
     except Exception:
         return torch.cuda.get_device_name(0), "unknown", "unknown"
+
+
+def best_bound(nat, cap, h2d_gbps, prompt):
+    """The bound of the best placement under cap bytes, from the native
+    run (see the md block's bound line)."""
+    w = nat["weight_bytes"]
+    out = {}
+    for phase, tokens in (("decode", 1), ("prefill", prompt)):
+        need = max(0, nat[f"{phase}_peak"] - w)
+        in_vram = max(0, min(w, cap - need))
+        t = max((w - in_vram) / (h2d_gbps * 1e9), tokens / nat[f"{phase}_tok_s"])
+        out[f"{phase}_tok_s"] = tokens / t
+        out[f"{phase}_in_vram"] = in_vram
+    return out
 
 
 def main():
@@ -131,17 +150,18 @@ def main():
             continue
         wb = nat["weight_bytes"]
         tag = f"{size} ({wb / 2**30:.1f} GiB of weights), cap {cap:g} GiB"
-        rows.append((tag, "native, uncapped", nat, None, acc))
+        best = best_bound(nat, cap * 2**30, bw["h2d_gbps"], PREFILL)
+        rows.append((tag, "native, uncapped", nat, best, None, acc))
         rows.append((tag, f"accelerate, max_memory {cap:g} GiB ({acc.get('cpu_modules', '?')} modules on CPU)",
-                     acc, None, acc))
+                     acc, best, None, acc))
         nl = torch.load(f"{tmp}/native-{size}.pt")
         for name, gb, lpath in gbs:
             # bytes a decode step reads from each tier: all weights once (the
             # KV cache of a short prompt is negligible); what is in T2 is weights
             t2 = min(int(gb["status_after_load"].get("dev0.t2_bytes", 0)), wb)
             t1 = wb - t2
-            bound_s = t1 / (bw["hbm_gbps"] * 1e9) + t2 / (bw["h2d_gbps"] * 1e9)
-            bound = {"decode_tok_s": 1 / bound_s, "prefill_tok_s": 2048 / bound_s}
+            own_s = t1 / (bw["hbm_gbps"] * 1e9) + t2 / (bw["h2d_gbps"] * 1e9)
+            own = {"decode_tok_s": 1 / own_s, "prefill_tok_s": PREFILL / own_s}
             gl = torch.load(lpath)
             same = torch.equal(nl, gl)
             diff = (nl - gl).abs().max().item()
@@ -150,22 +170,25 @@ def main():
                 checks.append((f"{size}, {name}: the {len(gb.get('decode_tokens', []))} greedy decode tokens "
                                f"({gb.get('decode_mode')}) equal native's",
                                gb.get("decode_tokens") == nat.get("decode_tokens")))
-            dr_b = gb["decode_tok_s"] / bound["decode_tok_s"]
+            dr_b = gb["decode_tok_s"] / best["decode_tok_s"]
             dr_a = gb["decode_tok_s"] / acc["decode_tok_s"]
-            checks.append((f"{size}, {name}: decode at least 0.9x its physical bound ({dr_b:.3f})", dr_b >= 0.9))
+            checks.append((f"{size}, {name}: decode at least 0.9x the bound of the best placement ({dr_b:.3f})",
+                           dr_b >= 0.9))
             checks.append((f"{size}, {name}: decode at least 2x accelerate ({dr_a:.2f})", dr_a >= 2))
             rows.append((tag, f"{name} --vram-limit {cap:g}G (T2 {t2 / 2**30:.1f} GiB, decode "
-                         f"{gb.get('decode_mode', '?')})", gb, bound, acc))
-            rows.append((tag, f"physical bound for it ({t1 / 2**30:.1f} GiB at HBM, {t2 / 2**30:.1f} GiB at PCIe)",
-                         bound, bound, acc))
+                         f"{gb.get('decode_mode', '?')})", gb, best, own, acc))
+        rows.append((tag, f"bound of the best placement under the cap ({best['decode_in_vram'] / 2**30:.1f} GiB "
+                     f"of weights in VRAM for decode, {best['prefill_in_vram'] / 2**30:.1f} GiB for prefill)",
+                     best, best, None, acc))
 
-    head = ("| model | configuration | decode tok/s | prefill tok/s | decode / bound | decode / accelerate "
-            "| prefill / bound | prefill / accelerate |")
-    lines = [head, "| --- | --- | --- | --- | --- | --- | --- | --- |"]
-    for tag, name, r, bound, acc in rows:
+    head = ("| model | configuration | decode tok/s | prefill tok/s | decode / bound | decode / own placement's "
+            "| decode / accelerate | prefill / bound | prefill / accelerate |")
+    lines = [head, "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+    for tag, name, r, bound, own, acc in rows:
         db = f"{r['decode_tok_s'] / bound['decode_tok_s']:.3f}" if bound else "-"
+        ob = f"{r['decode_tok_s'] / own['decode_tok_s']:.3f}" if own else "-"
         pb = f"{r['prefill_tok_s'] / bound['prefill_tok_s']:.3f}" if bound else "-"
-        lines.append(f"| {tag} | {name} | {r['decode_tok_s']:.2f} | {r['prefill_tok_s']:.0f} | {db} | "
+        lines.append(f"| {tag} | {name} | {r['decode_tok_s']:.2f} | {r['prefill_tok_s']:.0f} | {db} | {ob} | "
                      f"{r['decode_tok_s'] / acc['decode_tok_s']:.2f} | {pb} | "
                      f"{r['prefill_tok_s'] / acc['prefill_tok_s']:.2f} |")
     lines.append("")
@@ -185,8 +208,12 @@ def main():
         "- decode: batch 1, greedy, median of per-token times after 3 warm-up tokens (replaying one CUDA graph of"
         " a decode step where the configuration allows, as serving engines do; accelerate's hooks do not),"
         " prefill: one 2048-token prompt, median of 2 after a warm-up",
-        "- physical bound: the weights' bytes in VRAM over the HBM read bandwidth plus their bytes in host memory"
-        " over the pinned host-to-device bandwidth, for that configuration's placement",
+        "- bound: the best placement any tool could make under the cap: everything the phase needs besides the"
+        " weights (its peak torch.cuda.max_memory_allocated in the native run, less the weights) stays in VRAM,"
+        " then as many weight bytes as the cap leaves; the rest crosses PCIe at the pinned host-to-device rate"
+        " once per forward pass, and a phase takes at least that or the native run's time",
+        "- own placement's: the configuration's own weights in VRAM over the HBM read bandwidth plus its weights"
+        " in host memory over the pinned host-to-device bandwidth",
         "", *lines, ""])
     log(out, "")
     log(out, md)

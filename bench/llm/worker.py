@@ -261,12 +261,17 @@ def measure(model, vocab, prompt, decode_warm, decode_n, prefill_reps, logits_pa
     # prefill: a prompt of `prompt` tokens, logits of the last one only (as generation does)
     ids = torch.randint(0, vocab, (1, prompt), generator=g).to(dev)
     times = []
+    # the most memory each phase holds at once, for the bound of the best
+    # placement (bench.py): the weights and what the phase needs besides
+    torch.cuda.reset_peak_memory_stats()
     for i in range(prefill_reps + 1):
         t0 = sync_time()
         model(input_ids=ids, use_cache=True, logits_to_keep=1)
         times.append(sync_time() - t0)
     r["prefill_s"] = times[1:]
     r["prefill_tok_s"] = prompt / statistics.median(times[1:])
+    r["prefill_peak"] = torch.cuda.max_memory_allocated()
+    torch.cuda.reset_peak_memory_stats()
     # decode, batch 1, greedy, after a 32-token prompt
     ids = torch.randint(0, vocab, (1, 32), generator=g).to(dev)
     times, r["decode_mode"] = None, "eager"
@@ -279,6 +284,7 @@ def measure(model, vocab, prompt, decode_warm, decode_n, prefill_reps, logits_pa
             torch.cuda.synchronize()
     if times is None:
         times, toks = decode_eager(model, ids, decode_warm + decode_n)
+    r["decode_peak"] = torch.cuda.max_memory_allocated()
     r["decode_tokens"] = toks
     r["decode_s"] = times[decode_warm:]
     r["decode_tok_s"] = 1 / statistics.median(times[decode_warm:])
