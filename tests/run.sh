@@ -67,6 +67,11 @@ else
 	fail=$((fail + 1))
 fi
 
+echo "== the benchmarks' arithmetic, without a GPU (python3)"
+for t in tests/bench/t-*.py; do
+	[ -e "$t" ] && tap "${t#tests/}" python3 "$t"
+done
+
 echo "== fuzzers (${TEST_FUZZ_SECONDS:-20}s each)"
 . tests/fuzz/run.sh
 
