@@ -211,7 +211,8 @@ def main():
             common += [f"--{k}", str(m[k])]
         vram = f"{round(cap * 1024)}M"
         gbrun = [GB_RUN, "--vram-limit", vram, "--log-level", "info"]
-        fsdp_label = f"FSDP CPU offload, {cap:g} GiB cap" + ("" if a.fsdp_plain else ", blocks recomputed")
+        fsdp_label = (f"FSDP CPU offload, {cap:g} GiB cap" + ("" if a.fsdp_plain else ", blocks recomputed")
+                      + " (PyTorch's own; DeepSpeed is not installed)")
         # (key, label, prefix, worker mode); the riskiest last, so that a
         # spent budget costs the least
         plan = [("native", "native, uncapped", [], ["--mode", "native"]),
