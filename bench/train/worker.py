@@ -150,19 +150,29 @@ def free_port():
         return s.getsockname()[1]
 
 
-def fsdp(model):
+def fsdp(model, version):
     """What a PyTorch user has on one GPU: FSDP in a one-process group,
     each block and the whole model wrapped, parameters offloaded to the
     CPU (copied in for each unit's forward and backward; the gradients go
-    back to the CPU and the optimizer steps there). With one process FSDP
-    does not shard (NO_SHARD)."""
+    back to the CPU and the optimizer steps there). Version 2 is
+    fully_shard with CPUOffloadPolicy, what PyTorch recommends now; 1 the
+    FullyShardedDataParallel wrapper, which in a group of one does not
+    shard (NO_SHARD) and is known to keep parameters on the GPU then."""
     import torch.distributed as dist
-    from torch.distributed.fsdp import CPUOffload, FullyShardedDataParallel
-    from torch.distributed.fsdp.wrap import ModuleWrapPolicy
 
     os.environ["MASTER_ADDR"] = "127.0.0.1"
     os.environ["MASTER_PORT"] = str(free_port())
     dist.init_process_group("nccl", rank=0, world_size=1)
+    if version == 2:
+        from torch.distributed.fsdp import CPUOffloadPolicy, fully_shard
+
+        for blk in model.blocks:
+            fully_shard(blk, offload_policy=CPUOffloadPolicy())
+        fully_shard(model, offload_policy=CPUOffloadPolicy())
+        return model
+    from torch.distributed.fsdp import CPUOffload, FullyShardedDataParallel
+    from torch.distributed.fsdp.wrap import ModuleWrapPolicy
+
     return FullyShardedDataParallel(model, auto_wrap_policy=ModuleWrapPolicy({Block}),
                                     cpu_offload=CPUOffload(offload_params=True))
 
@@ -214,7 +224,8 @@ def run(a, r):
     if a.mode == "fsdp":
         for blk in model.blocks:
             blk.recompute = a.recompute
-        model = fsdp(model)
+        model = fsdp(model, a.fsdp)
+        r["fsdp"] = a.fsdp
     opt = torch.optim.AdamW(model.parameters(), lr=1e-4, weight_decay=0.01,
                             **({"fused": True} if a.optim == "fused" else {"foreach": True}))
     torch.cuda.synchronize()
@@ -244,6 +255,8 @@ def main():
     ap.add_argument("--batch", type=int, default=8)
     ap.add_argument("--steps", type=int, default=4)
     ap.add_argument("--cap", type=float, default=4, help="GiB of VRAM for FSDP's memory fraction")
+    ap.add_argument("--fsdp", type=int, choices=[1, 2], default=2,
+                    help="FSDP's API: 2, fully_shard (default), or 1, FullyShardedDataParallel")
     ap.add_argument("--no-recompute", dest="recompute", action="store_false",
                     help="FSDP: keep every block's activations instead of recomputing them in backward")
     a = ap.parse_args()
