@@ -229,13 +229,18 @@ int main(int argc, char **argv)
 	cuda = dlopen(getenv("GB_CUDA_LIB") && *getenv("GB_CUDA_LIB") ? getenv("GB_CUDA_LIB") : "libcuda.so.1",
 		      RTLD_LAZY | RTLD_LOCAL);
 	if (!cuda) {
-		gb_warn("no NVIDIA driver here (%s): running %s without GreenBoost", dlerror(),
-			optind < argc ? argv[optind] : "the command");
-		if (dry)
-			return 0;
-		goto run;
+		const char *cmd = optind < argc ? argv[optind] : "the command";
+
+		if (!dry) {
+			gb_warn("no NVIDIA driver here (%s): running %s without GreenBoost", dlerror(), cmd);
+			goto run;
+		}
+		/* a dry run still prints what a machine with the driver gets,
+		 * so that a command line can be checked on one without */
+		gb_warn("no NVIDIA driver here (%s): %s would run without GreenBoost", dlerror(), cmd);
+	} else {
+		dlclose(cuda);
 	}
-	dlclose(cuda);
 
 	shim = find_shim(shimbuf, sizeof(shimbuf));
 	if (access(shim, R_OK) < 0)

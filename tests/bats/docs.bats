@@ -243,11 +243,18 @@ check_status_keys() {
 	[ -n "$v" ] && [ "$v" = "$d" ]
 }
 
-@test "README's commands are what .ci/run runs" {
-	grep -qxF '.ci/deps && ./configure && make && sudo make install && gb-run --vram-limit 4G gb-demo' "$top/README.md"
+@test "README's commands are what .ci/run runs, and it names each step of ./quickstart" {
+	grep -qxF './quickstart' "$top/README.md"
 	grep -qxF './configure && make check' "$top/README.md"
 	grep -qxF '.ci/deps' "$top/.ci/run"
 	grep -qxF './configure && make check' "$top/.ci/run"
+	local cmd n=0
+	while read -r cmd; do
+		cmd=${cmd#.ci/as-root }
+		grep -qF "\`$cmd\`" "$top/README.md" || { echo "README.md does not name \`$cmd\`"; return 1; }
+		n=$((n + 1))
+	done < <(sed -n 's/^step "[^"]*" //p; s/^step [a-z]* //p; s/^exec //p' "$top/quickstart")
+	[ "$n" -eq 5 ]
 }
 
 # ---- gb-tune against gb-tune(8) ----

@@ -151,6 +151,49 @@ setup() {
 	[ "${lines[1]}" = "[] []" ]
 }
 
+@test "--dry-run without an NVIDIA driver: the same lines, and a warning that it would run without GreenBoost" {
+	GB_CUDA_LIB=/nonexistent/libcuda.so.1 run --separate-stderr "$gbrun" -n --vram-limit 8G --host-limit 16G -v touch "$BATS_TEST_TMPDIR/ran"
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" = "LD_PRELOAD=$shim" ]
+	[ "${lines[1]}" = "GB_VRAM_LIMIT=8G" ]
+	[ "${lines[2]}" = "GB_HOST_LIMIT=16G" ]
+	[ "${lines[3]}" = "GB_LOG_LEVEL=info" ]
+	[ "${#lines[@]}" -eq 4 ]
+	[[ "$stderr" == "gb-run: warning: no NVIDIA driver here ("*"): touch would run without GreenBoost" ]]
+	[ "${#stderr_lines[@]}" -eq 1 ]
+	[ ! -e "$BATS_TEST_TMPDIR/ran" ]
+}
+
+@test "--dry-run prints the same with and without a driver, and warns only without" {
+	printf 'threshold = 2M\n' >"$BATS_TEST_TMPDIR/gb.conf"
+	other=$top/tests/shim/libnext2.so
+	set -- -n -c "$BATS_TEST_TMPDIR/gb.conf" --threshold 4M --t2-stream on -q
+	LD_PRELOAD=$other run --separate-stderr "$gbrun" "$@"
+	[ "$status" -eq 0 ]
+	[ -z "$stderr" ]
+	with=$output
+	[ "$with" = "LD_PRELOAD=$shim:$other
+GB_CONFIG=$BATS_TEST_TMPDIR/gb.conf
+GB_THRESHOLD=4M
+GB_T2_STREAM=on
+GB_LOG_LEVEL=error" ]
+	LD_PRELOAD=$other GB_CUDA_LIB=/nonexistent/libcuda.so.1 run --separate-stderr "$gbrun" "$@"
+	[ "$status" -eq 0 ]
+	[ "$output" = "$with" ]
+	[[ "$stderr" == "gb-run: warning: no NVIDIA driver here ("*"): the command would run without GreenBoost" ]]
+}
+
+@test "--dry-run with enable off prints GB_ENABLE=off, with or without a driver" {
+	run --separate-stderr "$gbrun" -n --enable off true
+	[ "$status" -eq 0 ]
+	[ "$output" = "GB_ENABLE=off" ]
+	[ -z "$stderr" ]
+	GB_CUDA_LIB=/nonexistent/libcuda.so.1 run --separate-stderr "$gbrun" -n --enable off true
+	[ "$status" -eq 0 ]
+	[ "$output" = "GB_ENABLE=off" ]
+	[ -z "$stderr" ]
+}
+
 @test "enable = off: the command runs without the shim, and an inherited one is told" {
 	GB_ENABLE=off run "$gbrun" sh -c 'echo "[${LD_PRELOAD:-}]"'
 	[ "$output" = "[]" ]
