@@ -1,11 +1,12 @@
 /*
  * gb-tune: tune the host for GPU memory overflow, reversibly.
  *
- * --light sets only what the shim needs (2 MB hugepages for T2); --full
- * also the system-wide settings of a dedicated machine.  The values before
- * the first change are kept in /var/lib/greenboost/tune.state, and
- * --revert puts them back.  One line per change on standard output:
- * "key old -> new".
+ * --light sets only what the shim needs and holds no memory: a limit on
+ * the 2 MB hugepages the kernel makes for T2 when the shim maps it.
+ * --full reserves them, and sets the system-wide values of a dedicated
+ * machine.  The values before the first change are kept in
+ * /var/lib/greenboost/tune.state, and --revert puts them back.  One line
+ * per change on standard output: "key old -> new".
  */
 #include <errno.h>
 #include <getopt.h>
@@ -34,13 +35,14 @@ static void help(void)
 {
 	usage_line(stdout);
 	printf("\nTune this machine's kernel for GPU memory overflow, and undo it exactly.\n\n"
-	       "  --full                 a dedicated machine: hugepages, THP, swappiness, overcommit,\n"
-	       "                         NUMA balancing, min_free_kbytes, NVMe schedulers\n"
-	       "  --light                a daily desktop: only the hugepages the shim uses\n"
+	       "  --full                 a dedicated machine: hugepages reserved, THP, swappiness,\n"
+	       "                         overcommit, NUMA balancing, min_free_kbytes, NVMe schedulers\n"
+	       "  --light                a daily desktop: hugepages made only while the shim maps them\n"
 	       "  -s, --status           each setting: current, tuned, original (the default)\n"
 	       "  --revert               put back every value gb-tune changed; remove its swap file\n"
 	       "  -n, --dry-run          print what would change, change nothing; alone: the whole table\n"
-	       "  --hugepages N|SIZE     2 MB pages to reserve (default: from host_limit in the configuration)\n"
+	       "  --hugepages N|SIZE     2 MB pages: reserved (--full), or at most made (--light)\n"
+	       "                         (default: from host_limit in the configuration)\n"
 	       "  --swap SIZE[:PATH]     with --full, a swap file (default path: an NVMe filesystem); off: remove it\n"
 	       "  --persist              also write /etc/sysctl.d, tmpfiles.d, udev and fstab entries\n"
 	       "  -c, --config FILE      configuration file (default %s)\n"
@@ -121,8 +123,21 @@ static void print_table(const char *root, const struct gb_machine *m, const stru
 	if (gb_tune_plan_make(root, m, c, &lo, &light, &err) < 0 || gb_tune_plan_make(root, m, c, &fo, &full, &err) < 0)
 		gb_die(GB_EXIT_SYS, "%s", err.msg);
 	gb_machine_print(m, stdout);
-	printf("# hugepages: %s\n", full.hugepages_why);
+	printf("# hugepages, light: %s\n", light.hugepages_why);
+	printf("# hugepages, full: %s\n", full.hugepages_why);
 	printf("%-40s %-14s %-14s %-14s %s\n", "# setting", "light", "full", "current", "why");
+	/* light's own first (the hugepage limit), then full's, with light's value where it has one */
+	for (i = 0; i < light.n; i++) {
+		const struct gb_tune_item *it = &light.it[i];
+
+		for (j = 0; j < full.n && strcmp(full.it[j].key, it->key); j++)
+			;
+		if (j < full.n)
+			continue;
+		if (gb_sysval_read(root, it->path, cur, sizeof(cur)) < 0)
+			snprintf(cur, sizeof(cur), "?");
+		printf("%-40s %-14s %-14s %-14s %s\n", it->key, it->want, "-", cur, it->why);
+	}
 	for (i = 0; i < full.n; i++) {
 		const struct gb_tune_item *it = &full.it[i];
 		const char *lv = "-";

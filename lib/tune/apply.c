@@ -56,6 +56,15 @@ static const struct gb_tune_item *plan_find(const struct gb_tune_plan *p, int pr
 	return NULL;
 }
 
+/* a saved record's kind: only the hugepage reserve is read back as the
+ * kernel managed it; every other value reads back exactly as written */
+static int rec_kind(const char *key)
+{
+	if (!strcmp(key, "vm.nr_hugepages") || !strncmp(key, "vm.nr_hugepages.node", 20))
+		return GB_TK_HUGEPAGES;
+	return GB_TK_SYSFS;
+}
+
 /* every change can be written: 0, or an exit status with a message */
 static int preflight(const char *root)
 {
@@ -79,7 +88,7 @@ static int preflight(const char *root)
 	return 0;
 }
 
-/* write one; for hugepages read back what the kernel managed */
+/* write one; for the hugepage reserve read back what the kernel managed */
 static int change_do(const char *root, struct change *c)
 {
 	char now[GB_TUNE_VAL];
@@ -170,8 +179,7 @@ int gb_tune_apply(const char *root, const struct gb_machine *m, const struct gb_
 			gb_warn("unable to read %s: %s: its record is dropped", old.rec[i].path, strerror(errno));
 			snprintf(cur, sizeof(cur), "%s", old.rec[i].orig);
 		}
-		change_add(old.rec[i].key, old.rec[i].path, cur, old.rec[i].orig,
-			   strstr(old.rec[i].key, "nr_hugepages") ? GB_TK_HUGEPAGES : GB_TK_SYSFS, 1);
+		change_add(old.rec[i].key, old.rec[i].path, cur, old.rec[i].orig, rec_kind(old.rec[i].key), 1);
 		if (!strcmp(cur, old.rec[i].orig))
 			ch[nch - 1].done = -1; /* nothing to write, only the record goes */
 	}
@@ -385,8 +393,7 @@ int gb_tune_revert(const char *root, int dry_run, FILE *out)
 			continue;
 		}
 		if (strcmp(cur, s.rec[i].orig))
-			change_add(s.rec[i].key, s.rec[i].path, cur, s.rec[i].orig,
-				   strstr(s.rec[i].key, "nr_hugepages") ? GB_TK_HUGEPAGES : GB_TK_SYSFS, 1);
+			change_add(s.rec[i].key, s.rec[i].path, cur, s.rec[i].orig, rec_kind(s.rec[i].key), 1);
 	}
 	if (dry_run) {
 		print_changes(out);

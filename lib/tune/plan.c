@@ -10,11 +10,15 @@
 
 #include "tune/tune.h"
 
-#define BOTH (GB_TUNE_LIGHT | GB_TUNE_FULL)
 #define HUGE_2M (2ULL << 20)
 
 static const char why_hugepages[] =
-	"2 MB pages for the shim's T2 (hugepages = on): pinned whole, no faults, full PCIe speed";
+	"2 MB pages reserved for the shim's T2 (hugepages = on): pinned whole, no faults, full PCIe speed";
+static const char why_overcommit[] =
+	"2 MB pages for the shim's T2 made when it maps them, freed when it unmaps them: none held meanwhile";
+
+#define OVERCOMMIT_PROC "/proc/sys/vm/nr_overcommit_hugepages"
+#define OVERCOMMIT_SYS "/sys/kernel/mm/hugepages/hugepages-2048kB/nr_overcommit_hugepages"
 
 /* the fixed part of the table; want "" is derived below */
 static const struct {
@@ -101,6 +105,29 @@ static int node_index(const struct gb_machine *m, int node)
 	return -1;
 }
 
+/*
+ * --light reserves nothing: it lets the kernel make up to total "surplus"
+ * pages when a program maps them, and free them when it unmaps them.  The
+ * limit is one number for the machine; the kernel has none per node.
+ */
+static int plan_overcommit(const char *root, uint64_t total, struct gb_tune_plan *p, struct gb_err *err)
+{
+	char want[GB_TUNE_VAL];
+	int proc = have(root, OVERCOMMIT_PROC);
+	size_t l;
+
+	if (!proc && !have(root, OVERCOMMIT_SYS)) {
+		l = strlen(p->hugepages_why);
+		snprintf(p->hugepages_why + l, sizeof(p->hugepages_why) - l,
+			 "; this kernel has no nr_overcommit_hugepages: left out");
+		p->hugepages = 0;
+		return 0;
+	}
+	snprintf(want, sizeof(want), "%llu", (unsigned long long)total);
+	return add(p, "vm.nr_overcommit_hugepages", proc ? OVERCOMMIT_PROC : OVERCOMMIT_SYS, want, why_overcommit,
+		   GB_TUNE_LIGHT, proc ? GB_TK_SYSCTL : GB_TK_SYSFS, err);
+}
+
 static int plan_hugepages(const char *root, const struct gb_machine *m, const struct gb_conf *c,
 			  const struct gb_tune_opts *o, struct gb_tune_plan *p, struct gb_err *err)
 {
@@ -122,6 +149,8 @@ static int plan_hugepages(const char *root, const struct gb_machine *m, const st
 		total = gb_tune_hugepages_for(m, c, o->profile, p->hugepages_why, sizeof(p->hugepages_why));
 	}
 	p->hugepages = total;
+	if (o->profile == GB_TUNE_LIGHT)
+		return plan_overcommit(root, total, p, err);
 	for (i = 0; i < m->ngpu; i++) {
 		int k = node_index(m, m->gpu[i].node);
 
@@ -133,7 +162,7 @@ static int plan_hugepages(const char *root, const struct gb_machine *m, const st
 	/* one number, spread by the kernel, unless the GPUs' nodes are known */
 	if (m->nnodes < 2 || !m->per_node_hugepages || !ngpu_nodes) {
 		snprintf(want, sizeof(want), "%llu", (unsigned long long)total);
-		return add(p, "vm.nr_hugepages", "/proc/sys/vm/nr_hugepages", want, why_hugepages, BOTH,
+		return add(p, "vm.nr_hugepages", "/proc/sys/vm/nr_hugepages", want, why_hugepages, GB_TUNE_FULL,
 			   GB_TK_HUGEPAGES, err);
 	}
 	/* per node: the GPUs' nodes first, each up to its share of what the
@@ -181,7 +210,7 @@ static int plan_hugepages(const char *root, const struct gb_machine *m, const st
 		if (add(p, key, path, want,
 			gpu_node[i] ? "2 MB pages for the shim's T2, on the node of the GPU that reads them"
 				    : "2 MB pages for the shim's T2 that the GPUs' nodes cannot hold",
-			BOTH, GB_TK_HUGEPAGES, err) < 0)
+			GB_TUNE_FULL, GB_TK_HUGEPAGES, err) < 0)
 			return -1;
 	}
 	return 0;

@@ -109,12 +109,12 @@ struct gb_tune_plan {
 	int n;
 	struct gb_tune_item it[GB_TUNE_MAX_ITEMS];
 	uint64_t hugepages;         /* pages in all */
-	char hugepages_why[160];    /* how that count was reached */
+	char hugepages_why[256];    /* how that count was reached */
 };
 
-/* Every setting for this machine and configuration, either profile's
- * (item.profiles says which); items whose file this kernel lacks are
- * left out.  -1 with err. */
+/* The settings of profile o->profile for this machine and configuration
+ * (item.profiles says which profiles have each); items whose file this
+ * kernel lacks are left out.  -1 with err. */
 int gb_tune_plan_make(const char *root, const struct gb_machine *m, const struct gb_conf *c,
 		      const struct gb_tune_opts *o, struct gb_tune_plan *p, struct gb_err *err);
 /* the hugepage count the budget gives, and why */

@@ -291,7 +291,7 @@ render() {
 	local keys k bad=0
 	keys=$(sed -n 's/^\t{ "\([a-z_.]*\)", "\/[a-z].*/\1/p' "$top/lib/tune/plan.c")
 	[ "$(wc -w <<<"$keys")" -ge 6 ]
-	for k in $keys vm.nr_hugepages swap.file; do
+	for k in $keys vm.nr_hugepages vm.nr_overcommit_hugepages swap.file; do
 		grep -q "^\.It Cm $k\$" "$top/man/gb-tune.8" || { echo "gb-tune.8 has no .It Cm $k"; bad=1; }
 	done
 	[ "$bad" -eq 0 ]

@@ -86,8 +86,10 @@ values() {
 	before=$(values)
 	run "$T" --root "$R" --dry-run
 	[ "$status" -eq 0 ]
-	# 64 GiB, host_limit 75%: full keeps 16 GiB (24576 pages), light 32 GiB (16384)
-	[[ "$output" =~ vm.nr_hugepages\ +16384\ +24576\ +0 ]]
+	# 64 GiB, host_limit 75%: full reserves all but 16 GiB (24576 pages); light
+	# reserves none and allows all but 32 GiB (16384) on demand
+	[[ "$output" =~ vm.nr_overcommit_hugepages\ +16384\ +-\ +0\  ]]
+	[[ "$output" =~ vm.nr_hugepages\ +-\ +24576\ +0\  ]]
 	[[ "$output" =~ vm.swappiness\ +-\ +10\ +60 ]]
 	[[ "$output" =~ block.nvme0n1.queue.scheduler\ +-\ +none\ +mq-deadline ]]
 	[[ "$output" != *"block.sda"* ]]
@@ -113,6 +115,7 @@ values() {
 		[[ "$l" =~ ^[a-z0-9._-]+\ [^\ ]+\ -\>\ [^\ ]+$ ]]
 	done
 	[[ "$output" == *"vm.nr_hugepages 0 -> 24576"* ]]
+	[[ "$output" != *overcommit_hugepages* ]]
 	[[ "$output" == *"mm.transparent_hugepage.enabled madvise -> always"* ]]
 	[[ "$output" == *"vm.min_free_kbytes 67584 -> 671088"* ]]
 	[ "$(cat "$R/proc/sys/vm/swappiness")" = 10 ]
@@ -159,7 +162,8 @@ values() {
 @test "--full then --light: the full-only settings go back to their originals" {
 	run -0 "$T" --root "$R" --full
 	run -0 "$T" --root "$R" --light
-	[[ "$output" == *"vm.nr_hugepages 24576 -> 16384"* ]]
+	[[ "$output" == *"vm.nr_overcommit_hugepages 0 -> 16384"* ]]
+	[[ "$output" == *"vm.nr_hugepages 24576 -> 0"* ]]
 	[[ "$output" == *"vm.swappiness 10 -> 60"* ]]
 	[ "$(cat "$R/proc/sys/vm/swappiness")" = 60 ]
 	! grep -q 'vm.swappiness' "$R/var/lib/greenboost/tune.state"
@@ -176,7 +180,90 @@ values() {
 	[[ "$output" == *"vm.overcommit_memory 1 -> 0"* ]]
 	[[ "$output" == *"block.nvme0n1.queue.scheduler none -> mq-deadline"* ]]
 	[ "$(grep -c '^set' "$R/var/lib/greenboost/tune.state")" -eq 1 ]
-	grep -q $'^set\tvm.nr_hugepages\t' "$R/var/lib/greenboost/tune.state"
+	grep -q $'^set\tvm.nr_overcommit_hugepages\t' "$R/var/lib/greenboost/tune.state"
+}
+
+@test "--light: the overcommit limit, no hugepage reserved" {
+	echo 12 >"$R/proc/sys/vm/nr_hugepages"
+	echo 12 >"$R/sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages"
+	echo 7 >"$R/proc/sys/vm/nr_overcommit_hugepages"
+	before=$(values)
+	run -0 "$T" --root "$R" --light --dry-run
+	[[ "$output" == *"vm.nr_overcommit_hugepages 7 -> 16384"* ]]
+	[[ "$output" != *"vm.nr_hugepages "* ]]
+	[ "$(values)" = "$before" ]
+	run -0 "$T" --root "$R" --light
+	[ "$output" = "vm.nr_overcommit_hugepages 7 -> 16384" ]
+	[ "$(cat "$R/proc/sys/vm/nr_overcommit_hugepages")" = 16384 ]
+	[ "$(cat "$R/proc/sys/vm/nr_hugepages")" = 12 ]
+	grep -q $'^set\tvm.nr_overcommit_hugepages\t/proc/sys/vm/nr_overcommit_hugepages\t7\t16384$' \
+		"$R/var/lib/greenboost/tune.state"
+	! grep -q $'^set\tvm.nr_hugepages' "$R/var/lib/greenboost/tune.state"
+	run -0 "$T" --root "$R" --status
+	[[ "$output" =~ vm.nr_overcommit_hugepages\ +16384\ +16384\ +7 ]]
+	[[ "$output" != *"vm.nr_hugepages "* ]]
+	run -0 "$T" --root "$R" --revert --dry-run
+	[ "$output" = "vm.nr_overcommit_hugepages 16384 -> 7" ]
+	run -0 "$T" --root "$R" --revert
+	[ "$output" = "vm.nr_overcommit_hugepages 16384 -> 7" ]
+	[ "$(values)" = "$before" ]
+	[ ! -e "$R/var/lib/greenboost/tune.state" ]
+}
+
+@test "--full, then --light, then --revert: the reserve and the limit both back" {
+	echo 12 >"$R/proc/sys/vm/nr_hugepages"
+	echo 7 >"$R/proc/sys/vm/nr_overcommit_hugepages"
+	before=$(values)
+	run -0 "$T" --root "$R" --full
+	[[ "$output" == *"vm.nr_hugepages 12 -> 24576"* ]]
+	[ "$(cat "$R/proc/sys/vm/nr_overcommit_hugepages")" = 7 ]
+	run -0 "$T" --root "$R" --light
+	[[ "$output" == *"vm.nr_hugepages 24576 -> 12"* ]]
+	[[ "$output" == *"vm.nr_overcommit_hugepages 7 -> 16384"* ]]
+	run -0 "$T" --root "$R" --full
+	[[ "$output" == *"vm.nr_overcommit_hugepages 16384 -> 7"* ]]
+	grep -q $'^set\tvm.nr_hugepages\t/proc/sys/vm/nr_hugepages\t12\t24576$' "$R/var/lib/greenboost/tune.state"
+	run -0 "$T" --root "$R" --light
+	run -0 "$T" --root "$R" --revert
+	[ "$(values)" = "$before" ]
+}
+
+@test "--light on a kernel without /proc/sys/vm/nr_overcommit_hugepages: the /sys file" {
+	rm "$R/proc/sys/vm/nr_overcommit_hugepages"
+	f=/sys/kernel/mm/hugepages/hugepages-2048kB/nr_overcommit_hugepages
+	before=$(values)
+	run -0 "$T" --root "$R" --light --persist
+	[[ "$output" == *"vm.nr_overcommit_hugepages 0 -> 16384"* ]]
+	[ "$(cat "$R$f")" = 16384 ]
+	grep -q $'^set\tvm.nr_overcommit_hugepages\t'"$f"$'\t0\t16384$' "$R/var/lib/greenboost/tune.state"
+	grep -qx "w- $f - - - - 16384" "$R/etc/tmpfiles.d/greenboost-tune.conf"
+	[ ! -e "$R/etc/sysctl.d/90-greenboost.conf" ]
+	run -0 "$T" --root "$R" --revert
+	[ "$(values)" = "$before" ]
+	[ ! -e "$R/etc/tmpfiles.d/greenboost-tune.conf" ]
+}
+
+@test "--light on a kernel with no nr_overcommit_hugepages at all: left out, and said why" {
+	rm "$R/proc/sys/vm/nr_overcommit_hugepages" "$R/sys/kernel/mm/hugepages/hugepages-2048kB/nr_overcommit_hugepages"
+	before=$(values)
+	run -0 --separate-stderr "$T" --root "$R" --light --dry-run
+	[ -z "$output" ]
+	[[ "$stderr" == *"# hugepages: 0: "*"this kernel has no nr_overcommit_hugepages: left out"* ]]
+	run -0 "$T" --root "$R" --dry-run
+	[[ "$output" != *overcommit_hugepages\ * ]]
+	[[ "$output" == *"# hugepages, light: "*"this kernel has no nr_overcommit_hugepages: left out"* ]]
+	run -0 "$T" --root "$R" --light
+	[ -z "$output" ]
+	[ "$(values)" = "$before" ]
+}
+
+@test "--light --persist: the limit in sysctl.d, no reserve" {
+	run -0 "$T" --root "$R" --light --persist
+	grep -qx 'vm.nr_overcommit_hugepages = 16384' "$R/etc/sysctl.d/90-greenboost.conf"
+	! grep -q 'nr_hugepages' "$R/etc/sysctl.d/90-greenboost.conf"
+	[ ! -e "$R/etc/tmpfiles.d/greenboost-tune.conf" ]
+	run -0 "$T" --root "$R" --revert
+	[ ! -e "$R/etc/sysctl.d/90-greenboost.conf" ]
 }
 
 @test "--status: current, tuned and original of each setting" {
@@ -249,11 +336,23 @@ values() {
 	[[ "$output" == *"vm.nr_hugepages.node0 12288 -> 0"* ]]
 }
 
-@test "--hugepages takes a count or a size" {
+@test "two NUMA nodes and --light: one limit for the machine, no node's pages" {
+	R2=$BATS_TEST_TMPDIR/numa
+	fixture_tree "$R2" 2
+	run -0 "$T" --root "$R2" --light
+	[ "$output" = "vm.nr_overcommit_hugepages 0 -> 16384" ]
+	[ "$(cat "$R2/sys/devices/system/node/node1/hugepages/hugepages-2048kB/nr_hugepages")" = 0 ]
+}
+
+@test "--hugepages takes a count or a size: the limit with --light, the reserve with --full" {
 	run -0 "$T" --root "$R" --light --hugepages 100
-	[ "$output" = "vm.nr_hugepages 0 -> 100" ]
+	[ "$output" = "vm.nr_overcommit_hugepages 0 -> 100" ]
 	run -0 "$T" --root "$R" --light --hugepages 1G
-	[ "$output" = "vm.nr_hugepages 100 -> 512" ]
+	[ "$output" = "vm.nr_overcommit_hugepages 100 -> 512" ]
+	[ "$(cat "$R/proc/sys/vm/nr_hugepages")" = 0 ]
+	run -0 "$T" --root "$R" --full --hugepages 1G
+	[[ "$output" == *"vm.nr_hugepages 0 -> 512"* ]]
+	[[ "$output" == *"vm.nr_overcommit_hugepages 512 -> 0"* ]]
 }
 
 @test "hugepages = off in the configuration: --light has nothing to do" {
@@ -267,11 +366,11 @@ values() {
 @test "host_limit and greenboost.ko's pool shape the hugepage count" {
 	printf 'host_limit = 8G\n' >"$BATS_TEST_TMPDIR/8g.conf"
 	run -0 "$T" --root "$R" -c "$BATS_TEST_TMPDIR/8g.conf" --light
-	[ "$output" = "vm.nr_hugepages 0 -> 4096" ]
+	[ "$output" = "vm.nr_overcommit_hugepages 0 -> 4096" ]
 	mkdir -p "$R/sys/class/misc/greenboost"
 	echo $((2 << 30)) >"$R/sys/class/misc/greenboost/total_bytes"
 	run -0 "$T" --root "$R" -c "$BATS_TEST_TMPDIR/8g.conf" --light
-	[ "$output" = "vm.nr_hugepages 4096 -> 3072" ]
+	[ "$output" = "vm.nr_overcommit_hugepages 4096 -> 3072" ]
 }
 
 @test "--swap: made on the NVMe filesystem, refused over an existing file" {

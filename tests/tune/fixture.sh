@@ -13,6 +13,7 @@ fixture_tree() {
 		"$d/sys/bus/pci/devices/0000:00:02.0" "$d/etc" "$d/var/lib" "$d/mnt/fast"
 	printf 'MemTotal:       67108864 kB\nMemFree:        60000000 kB\nMemAvailable:   62000000 kB\n' >"$d/proc/meminfo"
 	echo 0 >"$d/proc/sys/vm/nr_hugepages"
+	echo 0 >"$d/proc/sys/vm/nr_overcommit_hugepages"
 	echo 60 >"$d/proc/sys/vm/swappiness"
 	echo 0 >"$d/proc/sys/vm/overcommit_memory"
 	echo 67584 >"$d/proc/sys/vm/min_free_kbytes"
@@ -20,6 +21,7 @@ fixture_tree() {
 	echo 'always [madvise] never' >"$d/sys/kernel/mm/transparent_hugepage/enabled"
 	echo 'always defer defer+madvise [madvise] never' >"$d/sys/kernel/mm/transparent_hugepage/defrag"
 	echo 0 >"$d/sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages"
+	echo 0 >"$d/sys/kernel/mm/hugepages/hugepages-2048kB/nr_overcommit_hugepages"
 	echo '[mq-deadline] kyber bfq none' >"$d/sys/block/nvme0n1/queue/scheduler"
 	echo '[mq-deadline] none' >"$d/sys/block/sda/queue/scheduler"
 	# an NVIDIA GPU (3D controller), its audio function, and an Intel GPU

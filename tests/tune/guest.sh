@@ -1,6 +1,7 @@
 #!/bin/sh
 # gb-tune against a real kernel: run by busybox sh inside the qemu guest
-# that tests/tune/run.sh boots (2 NUMA nodes, an emulated NVMe disk).
+# that tests/tune/run.sh boots (2 NUMA nodes, an emulated NVMe disk, no
+# hugepages reserved at boot), with /bin/hugemap (tests/tune/hugemap.c).
 # Prints TAP.
 n=0
 failed=0
@@ -26,7 +27,7 @@ T=/bin/gb-tune
 STATE=/var/lib/greenboost/tune.state
 SWAP=/mnt/nvme/greenboost.swap
 # every file gb-tune --full may touch here, read whole (choice lists too)
-FILES="/proc/sys/vm/nr_hugepages /proc/sys/vm/swappiness /proc/sys/vm/overcommit_memory
+FILES="/proc/sys/vm/nr_hugepages /proc/sys/vm/nr_overcommit_hugepages /proc/sys/vm/swappiness /proc/sys/vm/overcommit_memory
 /proc/sys/kernel/numa_balancing /proc/sys/vm/min_free_kbytes
 /sys/kernel/mm/transparent_hugepage/enabled /sys/kernel/mm/transparent_hugepage/defrag
 /sys/block/nvme0n1/queue/scheduler /proc/swaps /etc/fstab"
@@ -42,6 +43,9 @@ snapshot() {
 	done
 }
 word() { sed -n 's/.*\[\(.*\)\].*/\1/p' "$1"; }
+meminfo() { awk -v k="$1:" '$1 == k { print $2 }' /proc/meminfo; }
+# field NAME: hugemap's value of NAME, from /tmp/out
+field() { sed -n "s/^$1 //p" /tmp/out; }
 
 # ---- the machine: an NVMe disk with a filesystem, a distro's scheduler ----
 for m in $(cat /modules/order); do
@@ -163,6 +167,59 @@ ok $? "--revert: the state file is gone"
 out=$($T --revert)
 ok $? "--revert again exits 0"
 is "$out" "" "--revert again changes nothing"
+
+# ---- --light: no reserve, a limit on pages made when they are mapped ----
+is "$(cat /proc/sys/vm/nr_hugepages) $(cat /proc/sys/vm/nr_overcommit_hugepages)" "0 0" \
+	"before --light: no hugepage reserved, none allowed on demand"
+hugemap 4 >/tmp/out 2>/tmp/err
+is "$?" 1 "before --light: a MAP_HUGETLB mapping of 4 pages is refused"
+echo 3 >/proc/sys/vm/nr_overcommit_hugepages # an original of the machine's own
+snapshot >/tmp/before
+out=$($T --light --hugepages 16M --persist)
+ok $? "--light --hugepages 16M --persist exits 0"
+echo "$out" | sed 's/^/# /'
+is "$out" "vm.nr_overcommit_hugepages 3 -> 8
+persist none -> /etc/sysctl.d/90-greenboost.conf" "--light: the overcommit limit and its sysctl.d file, nothing else"
+is "$(cat /proc/sys/vm/nr_overcommit_hugepages)" 8 "vm.nr_overcommit_hugepages = 8 (16M)"
+is "$(cat /sys/kernel/mm/hugepages/hugepages-2048kB/nr_overcommit_hugepages)" 8 "the kernel's 2 MB limit is the same"
+is "$(cat /proc/sys/vm/nr_hugepages)" 0 "--light: vm.nr_hugepages unchanged"
+is "$(meminfo HugePages_Total)" 0 "--light: no 2 MB page held while nothing maps one"
+grep -q '^vm.nr_overcommit_hugepages = 8$' /etc/sysctl.d/90-greenboost.conf &&
+	! grep -q nr_hugepages /etc/sysctl.d/90-greenboost.conf
+ok $? "--persist: the limit in /etc/sysctl.d/90-greenboost.conf, no reserve"
+grep -q '^set	vm.nr_overcommit_hugepages	/proc/sys/vm/nr_overcommit_hugepages	3	8$' $STATE
+ok $? "the state file has the limit's original and tuned value"
+hugemap 4 >/tmp/out 2>/tmp/err
+ok $? "a MAP_HUGETLB mapping of 4 pages, as the shim maps T2, succeeds"
+sed 's/^/# /' /tmp/err
+is "$(field mapped_surp) $(field mapped_total)" "4 4" "mapped: 4 surplus pages (HugePages_Surp, HugePages_Total)"
+is "$(field unmapped_surp) $(field unmapped_total)" "0 0" "after munmap: HugePages_Surp and HugePages_Total back to 0"
+hugemap 9 >/tmp/out 2>/tmp/err
+is "$?" 1 "9 pages, over the limit of 8: refused"
+is "$(meminfo HugePages_Surp)" 0 "and nothing kept from the refused mapping"
+
+# the default limit, from host_limit and RAM: all but half of RAM, at least 2 GiB
+keep=$((total / 2 > 2147483648 ? total / 2 : 2147483648))
+room=$((total > keep ? total - keep : 0))
+pages=$(((budget < room ? budget : room) / 2097152))
+$T --light --persist >/tmp/out
+ok $? "--light without --hugepages exits 0"
+is "$(cat /proc/sys/vm/nr_overcommit_hugepages)" "$pages" "vm.nr_overcommit_hugepages follows host_limit: $pages"
+
+# --full reserves instead, and puts the limit back
+out=$($T --full --hugepages 64M)
+ok $? "--full after --light exits 0"
+echo "$out" | sed 's/^/# /'
+is "$(cat /proc/sys/vm/nr_overcommit_hugepages) $(cat /proc/sys/vm/nr_hugepages)" "3 32" \
+	"--full after --light: the limit back to 3, 32 pages reserved"
+out=$($T --revert)
+ok $? "--revert after --light and --full exits 0"
+snapshot >/tmp/now
+cmp -s /tmp/before /tmp/now
+r=$?
+ok $r "--revert: the reserve, the limit and every other value back bit for bit"
+[ $r -eq 0 ] || diff /tmp/before /tmp/now | sed 's/^/# /'
+echo 0 >/proc/sys/vm/nr_overcommit_hugepages
 
 # ---- the kernel's opinion ----
 dmesg | grep -E 'WARNING|BUG|Oops|general protection' | sed 's/^/# /'

@@ -2,7 +2,8 @@
 # gb-tune against a real kernel: boot the installed kernel in qemu with two
 # NUMA nodes and an emulated NVMe disk, and run tests/tune/guest.sh there
 # (bin/gb-tune --full, again, a read-only /proc/sys, --revert, each value
-# checked in /proc/sys and /sys).  Prints the guest's TAP.
+# checked in /proc/sys and /sys; then --light, and tests/tune/hugemap's
+# mapping of the surplus 2 MB pages it allows).  Prints the guest's TAP.
 # tests/qemu/lib.sh says what it needs.
 set -u
 top=$(cd "$(dirname "$0")/../.." && pwd)
@@ -13,11 +14,15 @@ trap '[ -n "${KEEP:-}" ] || rm -rf "$tmp"' EXIT INT TERM
 . tests/qemu/lib.sh
 qemu_kernel
 [ -x bin/gb-tune ] || bail "bin/gb-tune is not built (make check builds it)"
+# static, out of tree so that the checkout stays clean
+${CC:-cc} -static -O2 -Wall -o "$tmp/hugemap" tests/tune/hugemap.c 2>"$tmp/cc.log" ||
+	{ sed 's/^/# /' "$tmp/cc.log"; bail "build the static test program tests/tune/hugemap"; }
 
 root=$tmp/root
 qemu_root "$root"
 qemu_prog "$root" bin/gb-tune /bin/gb-tune
 cp tests/tune/guest.sh "$root/guest.sh"
+cp "$tmp/hugemap" "$root/bin/hugemap"
 qemu_kmod "$root" nvme
 qemu_kmod "$root" crc32c_generic
 qemu_kmod "$root" ext4
