@@ -189,6 +189,8 @@ check_status_keys() {
 	# one allocation spilled to T2, so every tier's keys are there
 	grep -q '^dev0\.t2_count	1$' "$out"
 	grep -q '^dev0\.t3_bytes	' "$out"
+	# and the three allocations are listed
+	grep -q '^dev0\.alloc2\.kind	mem$' "$out"
 	check_status_keys "$out"
 }
 
