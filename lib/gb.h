@@ -159,9 +159,22 @@ int gb_phase_from_name(const char *s);
 #define GB_STATUS_VERSION 1
 #define GB_STATUS_MAX_DEV 16
 #define GB_TIERS 3 /* T1 VRAM, T2 pinned host, T3 NVMe/remote */
+#define GB_STATUS_MAX_ALLOCS 16 /* the largest live allocations listed per device */
 
 struct gb_status_tier {
 	uint64_t bytes, count, peak;
+};
+
+enum gb_alloc_kind { GB_ALLOC_MEM, GB_ALLOC_VMM };
+/* "mem", "vmm"; from a name, -1 for another */
+const char *gb_alloc_kind_name(int kind);
+int gb_alloc_kind_from_name(const char *s);
+
+/* one of a device's largest live allocations */
+struct gb_status_alloc {
+	uint64_t bytes;              /* asked for */
+	uint64_t t1_bytes, t2_bytes; /* of it, accounted in each tier */
+	int kind;                    /* enum gb_alloc_kind */
 };
 
 struct gb_status_dev {
@@ -176,6 +189,8 @@ struct gb_status_dev {
 	uint64_t stage_bytes;   /* of tier[0]: the staging area (t2_stream) */
 	uint64_t staged_bytes;  /* copied from T2 into it so far */
 	uint64_t refused;       /* requests answered out of memory */
+	int nallocs;            /* alloc[0..nallocs-1]: the largest live ones, largest first */
+	struct gb_status_alloc alloc[GB_STATUS_MAX_ALLOCS];
 };
 
 struct gb_status {

@@ -19,6 +19,7 @@
 
 static const char *const phase_names[] = { "INIT", "MODEL_LOAD", "INFERENCE", "STEADY" };
 static const char *const tier_names[GB_TIERS] = { "t1", "t2", "t3" };
+static const char *const kind_names[] = { "mem", "vmm" };
 
 const char *gb_phase_name(int phase)
 {
@@ -31,6 +32,21 @@ int gb_phase_from_name(const char *s)
 
 	for (i = 0; i < 4; i++)
 		if (!strcmp(s, phase_names[i]))
+			return i;
+	return -1;
+}
+
+const char *gb_alloc_kind_name(int kind)
+{
+	return kind >= 0 && kind < 2 ? kind_names[kind] : "unknown";
+}
+
+int gb_alloc_kind_from_name(const char *s)
+{
+	int i;
+
+	for (i = 0; i < 2; i++)
+		if (!strcmp(s, kind_names[i]))
 			return i;
 	return -1;
 }
@@ -112,7 +128,7 @@ static void put_text(struct out *o, const char *s)
 int gb_status_format(const struct gb_status *st, char *buf, size_t n)
 {
 	struct out o = { buf, n, 0, 0 };
-	int d, t;
+	int d, t, k, na;
 
 	if (!n)
 		return -1;
@@ -157,6 +173,16 @@ int gb_status_format(const struct gb_status *st, char *buf, size_t n)
 		put(&o, "dev%d.stage_bytes\t%llu\n", d, (unsigned long long)v->stage_bytes);
 		put(&o, "dev%d.staged_bytes\t%llu\n", d, (unsigned long long)v->staged_bytes);
 		put(&o, "dev%d.refused\t%llu\n", d, (unsigned long long)v->refused);
+		na = v->nallocs < 0 ? 0 : v->nallocs > GB_STATUS_MAX_ALLOCS ? GB_STATUS_MAX_ALLOCS : v->nallocs;
+		put(&o, "dev%d.allocs\t%d\n", d, na);
+		for (k = 0; k < na; k++) {
+			const struct gb_status_alloc *a = &v->alloc[k];
+
+			put(&o, "dev%d.alloc%d.bytes\t%llu\n", d, k, (unsigned long long)a->bytes);
+			put(&o, "dev%d.alloc%d.t1_bytes\t%llu\n", d, k, (unsigned long long)a->t1_bytes);
+			put(&o, "dev%d.alloc%d.t2_bytes\t%llu\n", d, k, (unsigned long long)a->t2_bytes);
+			put(&o, "dev%d.alloc%d.kind\t%s\n", d, k, gb_alloc_kind_name(a->kind));
+		}
 	}
 	return o.overflow ? -1 : (int)o.len;
 }
@@ -229,7 +255,78 @@ static int copy_str(char *dst, size_t n, const char *v)
 	return 0;
 }
 
-static int dev_key(struct gb_status *st, const char *key, const char *v, size_t line, struct gb_err *err)
+/* the fields of a listed allocation, each a bit in alloc_seen.fields */
+static const char *const alloc_fields[] = { "bytes", "t1_bytes", "t2_bytes", "kind" };
+#define ALLOC_FIELDS 4
+
+/* What the lines so far said of each allocation: which of its fields,
+ * and where it was first named.  Checked once the whole file is read,
+ * since keys may come in any order. */
+struct alloc_seen {
+	unsigned char fields[GB_STATUS_MAX_DEV][GB_STATUS_MAX_ALLOCS];
+	size_t line[GB_STATUS_MAX_DEV][GB_STATUS_MAX_ALLOCS]; /* 0: not named */
+};
+
+/* "allocK.FIELD" of device idx */
+static int alloc_key(struct gb_status_dev *d, uint64_t idx, struct alloc_seen *seen, const char *key,
+		     const char *sub, const char *v, size_t line, struct gb_err *err)
+{
+	const char *p = sub + 5;
+	struct gb_status_alloc *a;
+	uint64_t k = 0, x;
+	int f;
+
+	for (; isdigit((unsigned char)*p); p++) {
+		k = k * 10 + (unsigned)(*p - '0');
+		if (k >= GB_STATUS_MAX_ALLOCS)
+			return perr(err, line, "allocation index out of range in '%s'", key);
+	}
+	if (*p != '.' || !p[1])
+		return perr(err, line, "bad allocation key '%s'", key);
+	p++;
+	if (!seen->line[idx][k])
+		seen->line[idx][k] = line;
+	for (f = 0; f < ALLOC_FIELDS && strcmp(p, alloc_fields[f]); f++)
+		;
+	if (f == ALLOC_FIELDS)
+		return 0; /* unknown field: newer writer */
+	a = &d->alloc[k];
+	if (f == 3) {
+		a->kind = gb_alloc_kind_from_name(v);
+		if (a->kind < 0)
+			return perr(err, line, "unknown allocation kind '%s'", v);
+	} else if (parse_u64(v, &x) < 0) {
+		return perr(err, line, "'%s' is not a number", key);
+	} else {
+		*(f == 0 ? &a->bytes : f == 1 ? &a->t1_bytes : &a->t2_bytes) = x;
+	}
+	seen->fields[idx][k] |= (unsigned char)(1 << f);
+	return 0;
+}
+
+/* every allocation named is counted in devN.allocs, and every one
+ * counted has all its fields */
+static int allocs_check(const struct gb_status *st, const struct alloc_seen *seen, struct gb_err *err)
+{
+	int d, k, f;
+
+	for (d = 0; d < GB_STATUS_MAX_DEV; d++)
+		for (k = 0; k < GB_STATUS_MAX_ALLOCS; k++) {
+			if (k >= st->dev[d].nallocs) {
+				if (seen->line[d][k])
+					return perr(err, seen->line[d][k], "dev%d.alloc%d is listed but dev%d.allocs is %d",
+						    d, k, d, st->dev[d].nallocs);
+				continue;
+			}
+			for (f = 0; f < ALLOC_FIELDS; f++)
+				if (!(seen->fields[d][k] & (1 << f)))
+					return perr(err, 0, "dev%d.alloc%d.%s is missing", d, k, alloc_fields[f]);
+		}
+	return 0;
+}
+
+static int dev_key(struct gb_status *st, struct alloc_seen *seen, const char *key, const char *v, size_t line,
+		   struct gb_err *err)
 {
 	uint64_t x, idx = 0;
 	const char *p = key + 3, *sub;
@@ -252,8 +349,16 @@ static int dev_key(struct gb_status *st, const char *key, const char *v, size_t 
 		st->ndev = (int)idx + 1;
 	if (!strcmp(sub, "name"))
 		return copy_str(d->name, sizeof(d->name), v) < 0 ? perr(err, line, "device name too long") : 0;
+	if (!strncmp(sub, "alloc", 5) && isdigit((unsigned char)sub[5]))
+		return alloc_key(d, idx, seen, key, sub, v, line, err);
 	if (parse_u64(v, &x) < 0)
 		return perr(err, line, "'%s' is not a number", key);
+	if (!strcmp(sub, "allocs")) {
+		if (x > GB_STATUS_MAX_ALLOCS)
+			return perr(err, line, "'%s' is more than %d", key, GB_STATUS_MAX_ALLOCS);
+		d->nallocs = (int)x;
+		return 0;
+	}
 #define U(f) if (!strcmp(sub, #f)) { d->f = x; return 0; }
 	U(vram_physical) U(vram_limit) U(kv_reserve) U(reported_total) U(reported_free)
 	U(t2_hugetlb_bytes) U(t2_pool_bytes) U(vmm_bytes) U(stage_bytes) U(staged_bytes) U(refused)
@@ -277,9 +382,11 @@ int gb_status_parse(const char *buf, size_t len, struct gb_status *st, struct gb
 {
 	size_t pos = 0, line = 0;
 	int have_version = 0, have_pid = 0;
+	struct alloc_seen seen;
 	char l[2048];
 
 	memset(st, 0, sizeof(*st));
+	memset(&seen, 0, sizeof(seen));
 	st->path = 'B';
 	if (len > STATUS_MAX)
 		return perr(err, 0, "larger than %d bytes", STATUS_MAX);
@@ -376,7 +483,7 @@ int gb_status_parse(const char *buf, size_t len, struct gb_status *st, struct gb
 			if (parse_u64(v, &x) < 0 || x > GB_STATUS_MAX_DEV)
 				return perr(err, line, "bad device count");
 		} else if (!strncmp(key, "dev", 3) && isdigit((unsigned char)key[3])) {
-			if (dev_key(st, key, v, line, err) < 0)
+			if (dev_key(st, &seen, key, v, line, err) < 0)
 				return -1;
 		}
 		/* other keys: written by a newer version, skipped */
@@ -385,7 +492,7 @@ int gb_status_parse(const char *buf, size_t len, struct gb_status *st, struct gb
 		return perr(err, 0, "no version line");
 	if (!have_pid)
 		return perr(err, 0, "no pid line");
-	return 0;
+	return allocs_check(st, &seen, err);
 }
 
 /* ---- files ---- */

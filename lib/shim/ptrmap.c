@@ -204,6 +204,19 @@ size_t gb_ptrmap_capacity(struct gb_ptrmap *m)
 	return atomic_load_explicit(&m->tab, memory_order_relaxed)->mask + 1;
 }
 
+void gb_ptrmap_each(struct gb_ptrmap *m, void (*fn)(void *v, void *arg), void *arg)
+{
+	struct tab *t = atomic_load_explicit(&m->tab, memory_order_relaxed);
+	size_t i;
+
+	for (i = 0; i <= t->mask; i++) {
+		uintptr_t k = atomic_load_explicit(&t->keys[i], memory_order_relaxed);
+
+		if (k != EMPTY && k != TOMB)
+			fn(atomic_load_explicit(&t->vals[i], memory_order_relaxed), arg);
+	}
+}
+
 size_t gb_ptrmap_remove_if(struct gb_ptrmap *m, int (*keep)(void *v, void *arg), void *arg, void **out, size_t nout)
 {
 	struct tab *t = atomic_load_explicit(&m->tab, memory_order_relaxed);

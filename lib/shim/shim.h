@@ -322,6 +322,8 @@ GB_HIDDEN int gb_ptrmap_put(struct gb_ptrmap *m, uintptr_t key, void *v); /* und
 GB_HIDDEN void *gb_ptrmap_del(struct gb_ptrmap *m, uintptr_t key);      /* under g.lock */
 GB_HIDDEN size_t gb_ptrmap_live(struct gb_ptrmap *m);
 GB_HIDDEN size_t gb_ptrmap_capacity(struct gb_ptrmap *m);
+/* under g.lock: fn(value, arg) for each live value, in no particular order */
+GB_HIDDEN void gb_ptrmap_each(struct gb_ptrmap *m, void (*fn)(void *v, void *arg), void *arg);
 /* under g.lock: remove and hand over each live value for which keep() is 0 */
 GB_HIDDEN size_t gb_ptrmap_remove_if(struct gb_ptrmap *m, int (*keep)(void *v, void *arg), void *arg,
 				     void **out, size_t nout);

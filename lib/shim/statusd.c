@@ -28,25 +28,88 @@ void gb_status_dirty(void)
 	atomic_store_explicit(&dirty, 1, memory_order_relaxed);
 }
 
+/* the order allocations are listed in: largest first, then by address
+ * (a VMM record's is its handle), so that equal ones keep their places */
+static int listed_before(const struct gb_rec *a, const struct gb_rec *b)
+{
+	if (a->size != b->size)
+		return a->size > b->size;
+	if (a->ptr != b->ptr)
+		return a->ptr < b->ptr;
+	return a->kind < b->kind;
+}
+
+/* each device's largest live records, in listed order */
+struct largest {
+	const struct gb_rec *r[GB_MAX_DEVICES][GB_STATUS_MAX_ALLOCS];
+	int n[GB_MAX_DEVICES];
+};
+
+/* a gb_ptrmap_each visitor, under g.lock: keep r if it is among the largest */
+static void keep_largest(void *v, void *arg)
+{
+	const struct gb_rec *r = v;
+	struct largest *l = arg;
+	const struct gb_rec **a;
+	int n, i;
+
+	if (r->dev < 0 || r->dev >= GB_MAX_DEVICES)
+		return;
+	a = l->r[r->dev];
+	n = l->n[r->dev];
+	if (n == GB_STATUS_MAX_ALLOCS && !listed_before(r, a[n - 1]))
+		return;
+	if (n < GB_STATUS_MAX_ALLOCS)
+		n++;
+	for (i = n - 1; i > 0 && listed_before(r, a[i - 1]); i--)
+		a[i] = a[i - 1];
+	a[i] = r;
+	l->n[r->dev] = n;
+}
+
+static void list_allocs(struct gb_status_dev *o, const struct gb_rec *const *r, int n)
+{
+	int k;
+
+	o->nallocs = n;
+	for (k = 0; k < n; k++) {
+		struct gb_status_alloc *a = &o->alloc[k];
+
+		a->bytes = r[k]->size;
+		a->t1_bytes = r[k]->tier == 0 ? r[k]->acct : 0;
+		a->t2_bytes = r[k]->tier == 1 ? r[k]->acct : 0;
+		a->kind = r[k]->kind == GB_K_VMM ? GB_ALLOC_VMM : GB_ALLOC_MEM;
+	}
+}
+
 static void snapshot(struct gb_status *st)
 {
+	int ready[GB_MAX_DEVICES];
+	struct largest l;
 	int i;
 
 	*st = base;
 	st->updated = gb_wall_time();
+	/* the reports first: gb_report takes g.lock */
+	for (i = 0; i < GB_MAX_DEVICES; i++) {
+		ready[i] = atomic_load_explicit(&g.dev[i].ready, memory_order_acquire);
+		if (ready[i])
+			gb_report(i, 0, 0, &st->dev[i].reported_free, &st->dev[i].reported_total);
+	}
+	memset(&l, 0, sizeof(l));
+	/* one hold of g.lock: the counters and the allocations agree */
 	pthread_mutex_lock(&g.lock);
 	st->path = gb_hostmem_path();
 	st->phase = g.phase;
 	st->phase_since = g.phase_since_wall;
-	pthread_mutex_unlock(&g.lock);
+	gb_ptrmap_each(g.ptrs, keep_largest, &l);
+	gb_ptrmap_each(g.handles, keep_largest, &l);
 	for (i = 0; i < GB_MAX_DEVICES; i++) {
 		struct gb_dev *d = &g.dev[i];
 		struct gb_status_dev *o = &st->dev[i];
 
-		if (!atomic_load_explicit(&d->ready, memory_order_acquire))
+		if (!ready[i])
 			continue;
-		gb_report(i, 0, 0, &o->reported_free, &o->reported_total);
-		pthread_mutex_lock(&g.lock);
 		o->present = 1;
 		gb_status_escape(d->name, strnlen(d->name, sizeof(d->name)), o->name, sizeof(o->name));
 		o->vram_physical = d->phys_total;
@@ -59,21 +122,29 @@ static void snapshot(struct gb_status *st)
 		o->stage_bytes = d->stage_bytes;
 		o->staged_bytes = d->staged_bytes;
 		o->refused = d->refused;
-		pthread_mutex_unlock(&g.lock);
+		list_allocs(o, l.r[i], l.n[i]);
 		st->ndev = i + 1;
 	}
+	pthread_mutex_unlock(&g.lock);
 }
 
 static void write_now(void)
 {
 	static int warned;
-	struct gb_status st;
+	/* on the heap: the first write runs on an application thread */
+	struct gb_status *st = malloc(sizeof(*st));
 
-	snapshot(&st);
+	if (!st) {
+		if (!warned++)
+			gb_warn("unable to write status file %s: %s", path, strerror(ENOMEM));
+		return;
+	}
+	snapshot(st);
 	pthread_mutex_lock(&smu);
-	if (!closed && path[0] && gb_status_write(g.run_dir, &st) < 0 && !warned++)
+	if (!closed && path[0] && gb_status_write(g.run_dir, st) < 0 && !warned++)
 		gb_warn("unable to write status file %s: %s", path, strerror(errno));
 	pthread_mutex_unlock(&smu);
+	free(st);
 }
 
 static void *run(void *arg)

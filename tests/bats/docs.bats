@@ -132,11 +132,11 @@ keys_and_defaults() {
 }
 
 # every key of a status file (argument) is a tag in greenboost(7), the
-# device keys written as devN.KEY
+# device keys written as devN.KEY, an allocation's as devN.allocK.KEY
 check_status_keys() {
 	local k bad=0 words
 	words=$(grep '^\.It ' "$overview7" | tr ' ' '\n')
-	for k in $(cut -f1 "$1" | sed 's/^dev[0-9][0-9]*\./devN./' | sort -u); do
+	for k in $(cut -f1 "$1" | sed 's/^dev[0-9][0-9]*\./devN./; s/^devN\.alloc[0-9][0-9]*\./devN.allocK./' | sort -u); do
 		if ! grep -qxF "$k" <<<"$words"; then
 			echo "greenboost.7 has no '.It' for status key $k"
 			bad=1
@@ -151,6 +151,9 @@ check_status_keys() {
 	# the corpus file holds every key, the t3 ones included
 	grep -q '^dev0\.t3_peak	' "$full"
 	check_status_keys "$full"
+	# and the one with allocations, their keys
+	grep -q '^dev0\.alloc0\.kind	' "$top/tests/fuzz/corpus/status/allocs"
+	check_status_keys "$top/tests/fuzz/corpus/status/allocs"
 }
 
 @test "every key of a real status file is explained in greenboost(7)" {
@@ -186,6 +189,8 @@ check_status_keys() {
 	# one allocation spilled to T2, so every tier's keys are there
 	grep -q '^dev0\.t2_count	1$' "$out"
 	grep -q '^dev0\.t3_bytes	' "$out"
+	# and the three allocations are listed
+	grep -q '^dev0\.alloc2\.kind	mem$' "$out"
 	check_status_keys "$out"
 }
 

@@ -27,6 +27,8 @@ shim drv-badconf $small GB_THRESHOLD=lots tests/shim/t-drv badconf
 shim drv-contexts $small tests/shim/t-drv contexts
 shim drv-rounding GB_VRAM_LIMIT=256M GB_KV_RESERVE=0 GB_HOST_LIMIT=10M tests/shim/t-drv rounding
 shim drv-register-fails $small FAKECUDA_REGISTER_FAIL=1 tests/shim/t-drv register-fails
+shim status-allocs $small tests/shim/t-status allocs
+shim status-allocs-many $small tests/shim/t-status many
 shim gpa-exact $small tests/shim/t-gpa exact
 shim gpa-thunks $small FAKECUDA_GPA_THUNKS=1 tests/shim/t-gpa thunks
 shim runtime $small tests/shim/t-rt

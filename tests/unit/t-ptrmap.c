@@ -11,6 +11,16 @@ static struct gb_ptrmap *m;
 static _Atomic int stop;
 static _Atomic long wrong;
 
+/* gb_ptrmap_each's visitor: how often each key's value was seen */
+static void visit(void *v, void *arg)
+{
+	unsigned char *times = arg;
+	uintptr_t i = ((uintptr_t)v - KEY(0)) / 4096;
+
+	if (i < 3000)
+		times[i]++;
+}
+
 /* keys below 1000 are never removed: readers must always find them */
 static void *reader(void *arg)
 {
@@ -61,6 +71,31 @@ int main(void)
 	ok(!bad, "churn: every delete found its key");
 	is_int(atomic_load(&wrong), 0, "readers never saw a wrong answer during the churn");
 	is_int(gb_ptrmap_live(m), 1050, "live count after the churn");
+
+	/* each: every live value once, none of the deleted, across growth */
+	{
+		struct gb_ptrmap *q = gb_ptrmap_new();
+		static unsigned char times[3000];
+		int once = 0, gone = 0;
+
+		gb_ptrmap_each(q, visit, times);
+		for (i = 0; i < 3000; i++)
+			gone += times[i] != 0;
+		is_int(gone, 0, "each on an empty map visits nothing");
+		for (i = 0; i < 3000; i++)
+			gb_ptrmap_put(q, KEY(i), (void *)KEY(i));
+		for (i = 0; i < 3000; i += 3)
+			gb_ptrmap_del(q, KEY(i));
+		gb_ptrmap_each(q, visit, times);
+		for (i = 0; i < 3000; i++) {
+			if (i % 3)
+				once += times[i] == 1;
+			else
+				gone += times[i] != 0;
+		}
+		is_int(once, 2000, "each visits every live value once, after growing");
+		is_int(gone, 0, "and none that was deleted");
+	}
 
 	/* the same few keys allocated and freed over and over reuse their
 	 * slots: the table does not grow (it used to, and leak) */

@@ -37,6 +37,48 @@ static void sample(struct gb_status *st)
 	st->dev[1].t2_hugetlb_bytes = 4 * GB_GiB;
 	st->dev[1].vmm_bytes = 2 * GB_MiB;
 	st->dev[1].refused = 3;
+	st->dev[1].nallocs = 3;
+	st->dev[1].alloc[0] = (struct gb_status_alloc){ 8 * GB_GiB, 8 * GB_GiB, 0, GB_ALLOC_MEM };
+	st->dev[1].alloc[1] = (struct gb_status_alloc){ 3 * GB_GiB + 1, 0, 3 * GB_GiB + 2 * GB_MiB, GB_ALLOC_MEM };
+	st->dev[1].alloc[2] = (struct gb_status_alloc){ 2 * GB_MiB, 2 * GB_MiB, 0, GB_ALLOC_VMM };
+}
+
+/* the largest file the shim can write: every device, every allocation,
+ * every number at its widest (20 digits; the parser takes up to
+ * 18446744073709551609), every text field full */
+#define WIDE 18446744073709551609ULL
+static void widest(struct gb_status *st)
+{
+	int d, k, t;
+
+	memset(st, 0, sizeof(*st));
+	st->version = 1;
+	st->pid = 0x7fffffff;
+	st->starttime = WIDE;
+	st->uid = 0xffffffffU;
+	memset(st->comm, 'c', sizeof(st->comm) - 1);
+	memset(st->cmdline, 'x', sizeof(st->cmdline) - 1);
+	st->updated = st->phase_since = 9999999999.999;
+	st->path = 'A';
+	st->phase = GB_PHASE_MODEL_LOAD;
+	st->threshold = st->host_limit = WIDE;
+	st->report = GB_REPORT_PHYSICAL;
+	st->ndev = GB_STATUS_MAX_DEV;
+	for (d = 0; d < GB_STATUS_MAX_DEV; d++) {
+		struct gb_status_dev *v = &st->dev[d];
+
+		v->present = 1;
+		memset(v->name, 'n', sizeof(v->name) - 1);
+		v->vram_physical = v->vram_limit = v->kv_reserve = WIDE;
+		v->reported_total = v->reported_free = WIDE;
+		for (t = 0; t < GB_TIERS; t++)
+			v->tier[t] = (struct gb_status_tier){ WIDE, WIDE, WIDE };
+		v->t2_hugetlb_bytes = v->t2_pool_bytes = v->vmm_bytes = WIDE;
+		v->stage_bytes = v->staged_bytes = v->refused = WIDE;
+		v->nallocs = GB_STATUS_MAX_ALLOCS;
+		for (k = 0; k < GB_STATUS_MAX_ALLOCS; k++)
+			v->alloc[k] = (struct gb_status_alloc){ WIDE, WIDE, WIDE, GB_ALLOC_VMM };
+	}
 }
 
 static void bad(const char *text, const char *msg)
@@ -49,6 +91,9 @@ static void bad(const char *text, const char *msg)
 }
 
 #define HEAD "version\t1\npid\t42\n"
+/* allocation K of device 0, complete */
+#define ALLOC(k) "dev0.alloc" #k ".bytes\t100\ndev0.alloc" #k ".t1_bytes\t100\ndev0.alloc" #k ".t2_bytes\t0\n" \
+	"dev0.alloc" #k ".kind\tmem\n"
 
 int main(void)
 {
@@ -80,6 +125,44 @@ int main(void)
 	is_int(b.host_limit, 64 * GB_GiB, "host_limit");
 	ok(gb_status_format(&a, text, 100) < 0, "a small buffer is an error, not a truncation");
 
+	/* the largest allocations */
+	n = gb_status_format(&a, text, sizeof(text));
+	ok(strstr(text, "dev1.allocs\t3\n") != NULL, "allocs: how many are listed");
+	ok(strstr(text, "dev1.alloc1.bytes\t3221225473\ndev1.alloc1.t1_bytes\t0\n"
+			"dev1.alloc1.t2_bytes\t3223322624\ndev1.alloc1.kind\tmem\n") != NULL,
+	   "an allocation: bytes, t1_bytes, t2_bytes, kind");
+	ok(strstr(text, "dev1.alloc2.kind\tvmm\n") != NULL && strstr(text, "dev1.alloc3.") == NULL,
+	   "kind vmm; no more than allocs");
+	ok(gb_status_parse(text, (size_t)n, &b, &err) == 0, "parses back with allocations (%s)", err.msg);
+	is_int(b.dev[1].nallocs, 3, "allocs round trip");
+	ok(!memcmp(b.dev[1].alloc, a.dev[1].alloc, sizeof(a.dev[1].alloc)), "allocations round trip, in order");
+	{
+		/* written before allocations were listed */
+		static const char old[] = HEAD "devices\t1\ndev0.name\tX\ndev0.t1_bytes\t5\n";
+
+		ok(gb_status_parse(old, sizeof(old) - 1, &b, &err) == 0 && b.dev[0].present && b.dev[0].nallocs == 0,
+		   "a file without allocations parses, with allocs 0 (%s)", err.msg);
+	}
+	{
+		/* keys may come in any order, and an allocation may gain fields */
+		static const char any[] = HEAD ALLOC(1) ALLOC(0) "dev0.alloc0.future\tx\ndev0.allocs\t2\n";
+
+		ok(gb_status_parse(any, sizeof(any) - 1, &b, &err) == 0 && b.dev[0].nallocs == 2 &&
+		   b.dev[0].alloc[1].bytes == 100, "allocs after its allocations, and an unknown field (%s)", err.msg);
+	}
+	{
+		struct gb_status w;
+		char *big = malloc(1 << 17);
+
+		widest(&w);
+		n = gb_status_format(&w, big, 1 << 17);
+		ok(n > 0 && n < 64 * 1024, "the widest file fits in 64 KiB (%d bytes)", n);
+		printf("# widest status file: %d bytes\n", n);
+		ok(gb_status_parse(big, (size_t)n, &b, &err) == 0 && b.dev[15].nallocs == 16 &&
+		   !memcmp(b.dev, w.dev, sizeof(w.dev)), "and parses back (%s)", err.msg);
+		free(big);
+	}
+
 	/* forward compatibility: unknown keys are skipped */
 	{
 		static const char fut[] = HEAD "future_key\tx y z\ndev3.future\t1\n";
@@ -109,6 +192,26 @@ int main(void)
 	bad(HEAD "path\tC\n", "path must be A or B");
 	bad(HEAD "report\tsome\n", "unknown report");
 	bad(HEAD "version\t1\n", "bad version");
+	bad(HEAD "dev0.allocs\t17\n", "'dev0.allocs' is more than 16");
+	bad(HEAD "dev0.allocs\t-1\n", "'dev0.allocs' is not a number");
+	bad(HEAD "dev0.allocs\t1\n" ALLOC(0) "dev0.alloc0.bytes\t1.5G\n", "'dev0.alloc0.bytes' is not a number");
+	bad(HEAD "dev0.allocs\t1\n" ALLOC(0) "dev0.alloc0.t1_bytes\t\n", "'dev0.alloc0.t1_bytes' is not a number");
+	bad(HEAD "dev0.allocs\t1\n" ALLOC(0) "dev0.alloc0.t2_bytes\t99999999999999999999\n",
+	    "'dev0.alloc0.t2_bytes' is not a number");
+	bad(HEAD "dev0.allocs\t1\n" ALLOC(0) "dev0.alloc0.kind\tarray\n", "unknown allocation kind 'array'");
+	bad(HEAD "dev0.allocs\t16\ndev0.alloc16.bytes\t1\n", "allocation index out of range in 'dev0.alloc16.bytes'");
+	bad(HEAD "dev0.alloc99999999999999999999.bytes\t1\n", "allocation index out of range");
+	bad(HEAD "dev0.allocs\t1\ndev0.alloc0x.bytes\t1\n", "bad allocation key 'dev0.alloc0x.bytes'");
+	bad(HEAD "dev0.allocs\t1\ndev0.alloc0.\t1\n", "bad allocation key");
+	bad(HEAD "dev0.allocs\t1\ndev0.alloc0\t1\n", "bad allocation key");
+	bad(HEAD "dev0.allocs\t1\n" ALLOC(0) ALLOC(1), "line 8: dev0.alloc1 is listed but dev0.allocs is 1");
+	bad(HEAD ALLOC(1) ALLOC(0) "dev0.allocs\t1\n", "line 3: dev0.alloc1 is listed but dev0.allocs is 1");
+	bad(HEAD ALLOC(0), "dev0.alloc0 is listed but dev0.allocs is 0");
+	bad(HEAD "dev0.allocs\t2\n" ALLOC(0), "dev0.alloc1.bytes is missing");
+	bad(HEAD "dev2.allocs\t1\ndev2.alloc0.bytes\t1\ndev2.alloc0.t1_bytes\t1\ndev2.alloc0.kind\tmem\n",
+	    "dev2.alloc0.t2_bytes is missing");
+	bad(HEAD "dev0.allocs\t1\ndev0.alloc0.bytes\t1\ndev0.alloc0.t1_bytes\t1\ndev0.alloc0.t2_bytes\t0\n",
+	    "dev0.alloc0.kind is missing");
 	{
 		static const char nul[] = "version\t1\npid\t4\0\n";
 		struct gb_err e2;
