@@ -67,11 +67,13 @@ why_rc() {
 }
 
 # sets card, driver, vram, when, commit and prints them
+# ($TREE, when set, names the tree: the GPU machine's copy has a stale git)
 machine_info() {
 	commit=$(git rev-parse --short HEAD 2>/dev/null) || commit=unknown
 	if [ "$commit" != unknown ] && ! git diff --quiet HEAD -- 2>/dev/null; then
 		commit="$commit + local changes"
 	fi
+	commit=${TREE:-$commit}
 	card=unknown driver=unknown vram='?'
 	if smi=$(nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader 2>&1); then
 		smi=$(printf '%s\n' "$smi" | head -n 1)

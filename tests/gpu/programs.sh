@@ -78,7 +78,6 @@ for prog in "CuPy|tests/gpu/prog-cupy.py|" "JAX, preallocated (XLA's default)|te
 	fi
 done
 machine_info >/dev/null
-commit=${TREE:-$commit}
 if [ -n "$OUT" ]; then
 	{
 		echo "### Real programs' allocators under gb-run --vram-limit 1536M (tests/gpu/programs.sh), $when"
