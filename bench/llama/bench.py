@@ -194,7 +194,7 @@ def programs(llama, model, ngl, a):
         "batched": [os.path.join(llama, "llama-batched-bench"), "-m", model, "-c", str(BATCH_CTX), "-b", "2048",
                     "-ub", str(UBATCH), "-npp", str(BATCH_PP), "-ntg", str(BATCH_TG), "-npl",
                     ",".join(str(n) for n in BATCH_NPL), "-kvu", "-fit", "off", "--output-format", "jsonl"] + g,
-        "text": [os.path.join(llama, "llama-completion"), "-m", model, "-p", PROMPT, "-n", str(TEXT_N), "--temp",
+        "greedy": [os.path.join(llama, "llama-completion"), "-m", model, "-p", PROMPT, "-n", str(TEXT_N), "--temp",
                  "0", "-s", "1", "-c", str(TEXT_CTX), "-fit", "off", "-no-cnv", "--no-display-prompt",
                  "--ignore-eos"] + g,
     }
@@ -303,7 +303,10 @@ def main():
     ap.add_argument("--timeout", type=int, default=300, help="seconds a program may run")
     ap.add_argument("--smoke", action="store_true", help="the tiny model, also without a GPU: tries the pipeline")
     ap.add_argument("--tree", default=os.environ.get("TREE", ""), help="the tree's commit, for the record")
+    ap.add_argument("--summarize", metavar="JSON", help="no run: the block again from a run's bench-llama.json")
     a = ap.parse_args()
+    if a.summarize:
+        return resummarize(a)
     llama = os.environ.get("LLAMA_CPP", "")
     need = ["llama-bench", "llama-batched-bench", "llama-completion", "llama-fit-params"]
     if not llama or not all(os.access(os.path.join(llama, b), os.X_OK) for b in need):
@@ -341,7 +344,7 @@ def main():
     log(f"# HBM read {bw['hbm_gbps']:.0f} GB/s, pinned host->device {bw['h2d_gbps']:.1f} GB/s, "
         f"device->host {bw['d2h_gbps']:.1f} GB/s")
 
-    record = {"card": card, "driver": driver, "when": when, "tree": tree, "bw": bw, "models": {}}
+    record = {"card": f"{card} ({mem})", "driver": driver, "when": when, "tree": tree, "bw": bw, "models": {}}
     md = []
     failed = []
     for name in models:
@@ -377,7 +380,7 @@ def main():
         block, bad = summarize(name, spec, rows, bw, cap_b)
         md.append(block)
         failed += bad
-        record["models"][name] = {k: {kk: vv for kk, vv in v.items() if kk not in ("text",)} for k, v in rows.items()}
+        record["models"][name] = rows
 
     args, skip = [], False
     for x in sys.argv[1:]:  # the command, less where its output went
@@ -385,11 +388,16 @@ def main():
             skip = x in ("--out", "--tree", "--dir")
             continue
         args.append(x)
+    record["command"] = f"LLAMA_CPP=DIR python3 bench/llama/bench.py {' '.join(args)}".rstrip()
     build = next((v["native"].get("build") for v in record["models"].values() if v["native"].get("build")), {})
+    # what the build says of itself can be a parent folder's git: the
+    # caller may name the source instead
+    source = os.environ.get("LLAMA_CPP_SOURCE") or (f"build {build.get('build_number', '?')} "
+                                                     f"({build.get('build_commit', '?')})")
+    record["llama_cpp"] = source
     head = [f"## {when}, {card} ({mem}), driver {driver}: llama.cpp under gb-run (bench/llama)", "",
             f"- tree: {tree}; command: `LLAMA_CPP=DIR python3 bench/llama/bench.py {' '.join(args)}`".rstrip(),
-            f"- llama.cpp: build {build.get('build_number', '?')} ({build.get('build_commit', '?')}), "
-            f"CUDA backend, {build.get('n_threads', '?')} CPU threads",
+            f"- llama.cpp: {source}, CUDA backend, {build.get('n_threads', '?')} CPU threads",
             f"- measured in this run: HBM read {bw['hbm_gbps']:.0f} GB/s, pinned host->device "
             f"{bw['h2d_gbps']:.1f} GB/s, device->host {bw['d2h_gbps']:.1f} GB/s "
             f"{'(made up: a smoke run)' if a.smoke else '(bench-core bw)'}",
@@ -410,12 +418,48 @@ def main():
     return 1 if failed else 0
 
 
+def resummarize(a):
+    """The blocks of a run, from its record, with this version's arithmetic."""
+    with open(a.summarize) as f:
+        rec = json.load(f)
+    out = [f"## {rec['when']}, {rec['card']}, driver {rec['driver']}: llama.cpp under gb-run (bench/llama), "
+           f"summarized again from {os.path.basename(a.summarize)}", "",
+           f"- tree of the run: {rec['tree']}; command: `{rec.get('command', '(not recorded)')}`; llama.cpp: "
+           f"{rec.get('llama_cpp', '(not recorded)')}",
+           f"- measured in that run: HBM read {rec['bw']['hbm_gbps']:.0f} GB/s, pinned host->device "
+           f"{rec['bw']['h2d_gbps']:.1f} GB/s, device->host {rec['bw']['d2h_gbps']:.1f} GB/s", ""]
+    failed = []
+    for name, rows in rec["models"].items():
+        spec = MODELS[name]
+        block, bad = summarize(name, spec, rows, rec["bw"], size_bytes(spec["cap"]))
+        out.append(block)
+        failed += bad
+    print("\n".join(out))
+    return 1 if failed else 0
+
+
+def derive_buffers(r, spec):
+    """Outside llama-bench, llama.cpp's programs log their buffers' sizes
+    only at verbosity 4: where a program's log has none, its weights are
+    the llama-bench run's of the same configuration and its context's KV
+    cache the f16 cache of BATCH_CTX tokens the shape gives; its compute
+    buffer is then counted with the rest ("other")."""
+    w = r["bench"]["buffers"]["weights"]
+    kv = BATCH_CTX * spec["layers"] * 2 * spec["kv"] * (spec["dim"] // spec["heads"]) * 2
+    for prog, ctx in (("batched", BATCH_CTX), ("greedy", TEXT_CTX)):
+        b = r.get(prog, {}).get("buffers")
+        if b is not None and not b["weights"] and w:
+            b.update(weights=w, contexts=[{"kv": kv * ctx // BATCH_CTX, "compute": 0}], derived=True)
+
+
 def summarize(name, spec, rows, bw, cap_b):
     """The model's block: the table, where the memory went, the bound's
     inputs, and the checks that failed."""
     nat, gb = rows["native"], rows["gb"]
     failed = []
     W = nat["bench"]["buffers"]["weights"] or nat["batched"]["buffers"]["weights"]
+    for r in rows.values():
+        derive_buffers(r, spec)
     # what each program holds besides weights, KV and compute: from the
     # default gb-run run's status file (the shim sees every allocation)
     other = {p: R.other_bytes(gb[p]["status_total"], gb[p]["buffers"]) if gb[p]["status"] else 0
@@ -443,6 +487,8 @@ def summarize(name, spec, rows, bw, cap_b):
     for key, r in rows.items():
         if key == "native":
             same = "(reference)"
+        elif key in ("gb", "gb-t2") and "text" not in r:
+            same = "not recorded"  # a record of a run before texts were kept
         elif key in ("gb", "gb-t2"):
             same = "same" if r.get("text") is not None and r.get("text") == nat_text else "**DIFFERS**"
             if same != "same":
@@ -460,8 +506,11 @@ def summarize(name, spec, rows, bw, cap_b):
              f"{spec['kv']} heads, vocabulary {spec['vocab']}, F16: {R.human(W)} of weights on the GPU; "
              f"cap {spec['cap']}", "", R.table(rows_out, bounds, off), ""]
     # the memory
+    derived = nat["batched"]["buffers"].get("derived")
     lines += ["Where the memory went (llama-batched-bench, 32 sequences; T1 VRAM / T2 host, from the shim's "
-              "status file at its peak; GPU: NVML's used memory at peak, CUDA's context included):", "",
+              "status file at its peak; GPU: NVML's used memory at peak, CUDA's context included" +
+              ("; its log gave no buffer sizes: weights as llama-bench logged them, the KV cache the f16 cache "
+               f"of {BATCH_CTX} tokens, its compute buffer in other" if derived else "") + "):", "",
               "| configuration | weights | KV cache | compute buffers | other | GPU |", "| --- | --- | --- | --- | --- | --- |"]
     for key, r in rows.items():
         b = r["batched"]

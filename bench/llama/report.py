@@ -22,7 +22,8 @@ TESTS = [
 TEST_TITLES = {"pp512": "pp512", "pp2048": "pp2048", "tg128": "tg128",
                "b1": "decode x1", "b8": "decode x8", "b32": "decode x32"}
 
-_BUF = re.compile(r"^\S+:\s+(\S+)\s+(model|KV|compute) buffer size =\s+([0-9.]+) MiB\s*$")
+# "func: NAME WHAT buffer size = N MiB", after common_log's "M.SS.mmm.uuu I " where it writes it
+_BUF = re.compile(r"^(?:[0-9.]+ [A-Z] )?\S+:\s+(\S+)\s+(model|KV|compute) buffer size =\s+([0-9.]+) MiB\s*$")
 
 
 def is_vram(buffer_name):

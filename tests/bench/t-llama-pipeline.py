@@ -56,14 +56,14 @@ elif name == "llama-bench":
         print(json.dumps({"build_commit": "fake", "build_number": 1, "n_threads": 2, "n_prompt": p, "n_gen": g,
                           "avg_ns": ns, "avg_ts": (p or g) / (ns / 1e9)}))
 elif name == "llama-batched-bench":
+    # like llama.cpp's: common_log's prefix, and no buffer sizes below verbosity 4
     assert arg("-npl") == "1,8,32" and "-kvu" in a and arg("--output-format") == "jsonl" and arg("-fit") == "off"
-    buffers([2.25])
+    sys.stderr.write("0.02.208.924 W resolve_fused_ops: layer 0 is assigned to device CPU\n")
     for pl in (1, 8, 32):
         t = 0.016 * (3 if ngl else 1)
         print(json.dumps({"pp": 128, "tg": 16, "pl": pl, "t_tg": t, "speed_tg": pl * 16 / t}))
 elif name == "llama-completion":
     assert arg("--temp") == "0" and "--ignore-eos" in a and "--no-display-prompt" in a and arg("-fit") == "off"
-    buffers([0.0625])
     differ = os.environ.get("FAKE_DIFFER") and os.path.exists(log + ".seen")
     open(log + ".seen", "w").close()
     print("a different text" if differ else " the same greedy text")
@@ -118,6 +118,20 @@ try:
     ok("Where the memory went" in md and "tree: test" in md and "command: `LLAMA_CPP=DIR python3 bench/llama/bench.py --smoke`"
        in md, "the block names the tree and the command, less --out and --dir... and says where the memory went")
     ok(not os.path.exists(os.path.join(tmp, "gb-llama-tiny.gguf")), "the models are removed after the run")
+    ok("its log gave no buffer sizes: weights as llama-bench logged them, the KV cache the f16 cache of 4608 tokens"
+       in md, "llama-batched-bench logs no buffer sizes: the memory table says where its figures came from")
+    mem = [l for l in md.splitlines() if l.startswith("| native | 6M VRAM")]
+    ok(len(mem) == 1 and "| 9M |" in mem[0], "its weights as llama-bench logged them, its KV cache from the shape "
+       "(4608 tokens x 4 layers x K and V x 2 heads of 64 x 2 bytes = 9 MiB)")
+    ok("b32 6M (batched context: KV 9M" in md, "and the bound counts that KV cache")
+    js = os.path.join(tmp, "out", "bench-llama.json")
+    again = subprocess.run([sys.executable, os.path.join(TOP, "bench", "llama", "bench.py"), "--summarize", js],
+                           capture_output=True, text=True)
+    table = [l for l in md.splitlines() if l.startswith("| ")]
+    ok(again.returncode == 0 and [l for l in again.stdout.splitlines() if l.startswith("| ")] == table,
+       "--summarize gives the same tables from the run's record, without a GPU or llama.cpp")
+    ok("command: `LLAMA_CPP=DIR python3 bench/llama/bench.py --smoke`" in again.stdout,
+       "and names the run's command from the record")
 
     p, calls, md = run(tmp, {"FAKE_DIFFER": "1"})
     ok(p.returncode == 1, "a gb-run row whose greedy text differs fails the run")

@@ -45,6 +45,10 @@ ok(R.parse_buffers("sched_reserve:      CUDA0 compute buffer size =   12.00 MiB\
 ok(R.parse_buffers("load_tensors:        CUDA1 model buffer size = 10.00 MiB\n"
                    "load_tensors:        CUDA0 model buffer size = 5.00 MiB\n")["weights"] == 15 * MiB,
    "weights on several GPUs add up")
+ok(R.parse_buffers("0.00.528.113 I load_tensors:        CUDA0 model buffer size =  100.00 MiB\n"
+                   "0.00.601.002 I llama_kv_cache:        CUDA0 KV buffer size =   8.00 MiB\n") ==
+   {"weights": 100 * MiB, "contexts": [{"kv": 8 * MiB, "compute": 0}]},
+   "lines behind common_log's time and level prefix are read too")
 ok(not R.is_vram("CUDA_Host") and not R.is_vram("CPU") and R.is_vram("CUDA12"), "which buffer names are VRAM")
 
 BENCH = """\
