@@ -522,6 +522,8 @@ def summarize(name, spec, rows, bw, cap_b):
             bb = b["buffers"]
             c = bb["contexts"][-1] if bb["contexts"] else {"kv": 0, "compute": 0}
             cells = [f"{R.human(bb['weights'])} VRAM", f"{R.human(c['kv'])}", f"{R.human(c['compute'])}", "-"]
+        if b["buffers"].get("derived"):
+            cells[2] = "in other" if b.get("status") else "-"
         lines.append(f"| {r['label']} | " + " | ".join(cells) + f" | {gpu} |")
     lines.append("")
     bc = tctx[-1] if tctx else {"kv": 0, "compute": 0}

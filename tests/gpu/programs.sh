@@ -31,7 +31,7 @@ row() {
 
 # digest CMD...: its "digest" line, "" when it failed (its output in the log)
 digest() {
-	limit 180 "$@" >"$tmp/out" 2>&1
+	limit 90 "$@" >"$tmp/out" 2>&1
 	rc=$?
 	show "$tmp/out" >/dev/null
 	[ $rc -eq 0 ] && sed -n 's/^digest \([0-9a-f]*\).*finite True.*/\1/p' "$tmp/out" | head -n 1
