@@ -533,7 +533,7 @@ def summarize(name, spec, rows, bw, cap_b):
               f"the default gb-run run's status file) cross PCIe at {bw['h2d_gbps']:.1f} GB/s once per forward "
               f"pass; a test takes at least that or the native run's time. Weights in VRAM in the bound: " +
               ", ".join(f"{k} {R.human(v)}" for k, v in in_vram.items()) + f" (batched context: KV "
-              f"{R.human(bc['kv'])}, compute {R.human(bc['compute'])})",
+              f"{R.human(bc['kv'])}, compute " + ("in the rest" if derived else R.human(bc['compute'])) + ")",
               f"- CPU offload: {rows['offload'].get('how', '?')}"]
     if "quant" in rows:
         lines.append(f"- gb-quant: `gb-quant apply --vram {spec['cap']} --context {BATCH_CTX}`, "
