@@ -45,6 +45,8 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 TOP = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, HERE)
+sys.path.insert(0, os.path.dirname(HERE))
+import benchlib  # noqa: E402
 import report as R  # noqa: E402
 
 GB_RUN = os.path.join(TOP, "bin", "gb-run")
@@ -83,16 +85,6 @@ def size_bytes(s):
     if not m:
         sys.exit(f"bench.py: usage: bad size {s!r}")
     return int(float(m.group(1)) * (1 << (10 * " KMGT".index(m.group(2) or " "))))
-
-
-def gpu_info():
-    try:
-        q = subprocess.run(["nvidia-smi", "--query-gpu=name,driver_version,memory.total",
-                            "--format=csv,noheader"], capture_output=True, text=True, timeout=30).stdout.strip()
-        name, drv, mem = [x.strip() for x in q.splitlines()[0].split(",")]
-        return name, drv, mem
-    except Exception:
-        return "no GPU", "none", "-"
 
 
 class Nvml:
@@ -320,10 +312,10 @@ def main():
         os.makedirs(a.out, exist_ok=True)
         LOG = open(os.path.join(a.out, "bench-llama.log"), "w")
     jobs = os.cpu_count() or 1
-    card, driver, mem = gpu_info()
+    card, driver, mem = benchlib.gpu_info()
+    card, mem = card or "no GPU", mem or "-"
     when = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-    tree = a.tree or subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=TOP, capture_output=True,
-                                    text=True).stdout.strip() or "unknown"
+    tree = a.tree or benchlib.tree()
     log(f"# bench/llama: {card} ({mem}), driver {driver}, {when}, tree {tree}")
     mk = subprocess.run(["make", "-s", "all", "tests/quant/mkmodel"], cwd=TOP, capture_output=True, text=True)
     if mk.returncode != 0:
@@ -382,13 +374,8 @@ def main():
         failed += bad
         record["models"][name] = rows
 
-    args, skip = [], False
-    for x in sys.argv[1:]:  # the command, less where its output went
-        if skip or x in ("--out", "--tree", "--dir") or x.startswith(("--out=", "--tree=", "--dir=")):
-            skip = x in ("--out", "--tree", "--dir")
-            continue
-        args.append(x)
-    record["command"] = f"LLAMA_CPP=DIR python3 bench/llama/bench.py {' '.join(args)}".rstrip()
+    record["command"] = benchlib.command("LLAMA_CPP=DIR python3 bench/llama/bench.py", sys.argv[1:],
+                                         ("--out", "--tree", "--dir"))
     build = next((v["native"].get("build") for v in record["models"].values() if v["native"].get("build")), {})
     # what the build says of itself can be a parent folder's git: the
     # caller may name the source instead
@@ -396,7 +383,7 @@ def main():
                                                      f"({build.get('build_commit', '?')})")
     record["llama_cpp"] = source
     head = [f"## {when}, {card} ({mem}), driver {driver}: llama.cpp under gb-run (bench/llama)", "",
-            f"- tree: {tree}; command: `LLAMA_CPP=DIR python3 bench/llama/bench.py {' '.join(args)}`".rstrip(),
+            f"- tree: {tree}; command: `{record['command']}`",
             f"- llama.cpp: {source}, CUDA backend, {build.get('n_threads', '?')} CPU threads",
             f"- measured in this run: HBM read {bw['hbm_gbps']:.0f} GB/s, pinned host->device "
             f"{bw['h2d_gbps']:.1f} GB/s, device->host {bw['d2h_gbps']:.1f} GB/s "

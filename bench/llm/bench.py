@@ -29,6 +29,8 @@ import torch
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 TOP = os.path.dirname(os.path.dirname(HERE))
+sys.path.insert(0, os.path.dirname(HERE))
+import benchlib  # noqa: E402
 GB_RUN = os.path.join(TOP, "bin", "gb-run")
 PREFILL = 2048  # the prompt worker.py prefills by default
 
@@ -55,16 +57,6 @@ def worker(out, args, prefix=(), env=None, timeout=300):
         log(out, f"    exit status {p.returncode}")
         return None
     return json.loads(p.stdout.strip().splitlines()[-1])
-
-
-def gpu_info():
-    try:
-        q = subprocess.run(["nvidia-smi", "--query-gpu=name,driver_version,memory.total",
-                            "--format=csv,noheader"], capture_output=True, text=True).stdout.strip()
-        name, drv, mem = [x.strip() for x in q.splitlines()[0].split(",")]
-        return name, drv, mem
-    except Exception:
-        return torch.cuda.get_device_name(0), "unknown", "unknown"
 
 
 def best_bound(nat, cap, h2d_gbps, prompt):
@@ -100,7 +92,9 @@ def main():
     out = a.out
     if out:
         os.makedirs(out, exist_ok=True)
-    card, driver, mem = gpu_info()
+    card, driver, mem = benchlib.gpu_info()
+    card, mem = card or torch.cuda.get_device_name(0), mem or "unknown"
+    src = benchlib.tree()
     when = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     log(out, f"# GreenBoost LLM benchmark: {card} ({mem}), driver {driver}, {when}")
     tmp = tempfile.mkdtemp(prefix="gb-llm.")
@@ -194,16 +188,10 @@ def main():
     lines.append("")
     for what, good in checks:
         lines.append(f"- {'pass' if good else '**FAIL**'}: {what}")
-    args, skip = [], False
-    for x in sys.argv[1:]:  # the command, less where its output went
-        if skip or x == "--out" or x.startswith("--out="):
-            skip = x == "--out"
-            continue
-        args.append(x)
-    command = " ".join(["python3 bench/llm/bench.py"] + args)
+    command = benchlib.command("python3 bench/llm/bench.py", sys.argv[1:])
     md = "\n".join([
         f"### LLM benchmark (`{command}`), {when}", "",
-        f"- card: {card} ({mem}), driver {driver}",
+        f"- card: {card} ({mem}), driver {driver}; tree: {src}",
         f"- HBM read {bw['hbm_gbps']:.0f} GB/s, pinned host->device {bw['h2d_gbps']:.1f} GB/s (measured in this run)",
         "- decode: batch 1, greedy, median of per-token times after 3 warm-up tokens (replaying one CUDA graph of"
         " a decode step where the configuration allows, as serving engines do; accelerate's hooks do not),"

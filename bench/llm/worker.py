@@ -19,6 +19,9 @@ import time
 
 import torch
 
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from benchlib import status  # noqa: E402,F401  (shapes.py takes it from here too)
+
 SIZES = {
     # name: (hidden, intermediate, layers, heads, kv heads, vocab)
     "8b": (4096, 14336, 32, 32, 8, 128256),    # Llama-3-8B shape, ~16 GB of bf16
@@ -51,16 +54,6 @@ def build(size):
 def sync_time():
     torch.cuda.synchronize()
     return time.perf_counter()
-
-
-def status():
-    """This process's GreenBoost status file, as a dict (empty when not shimmed)."""
-    d = os.environ.get("GB_RUN_DIR", "/run/greenboost")
-    try:
-        with open(f"{d}/{os.getpid()}.status") as f:
-            return dict(line.rstrip("\n").split("\t", 1) for line in f if "\t" in line)
-    except OSError:
-        return {}
 
 
 def bandwidth():

@@ -31,6 +31,8 @@ TOP = os.path.dirname(os.path.dirname(HERE))
 GB_RUN = os.path.join(TOP, "bin", "gb-run")
 SHIM = os.path.join(TOP, "lib", "libgreenboost_cuda.so")
 sys.path.insert(0, HERE)
+sys.path.insert(0, os.path.dirname(HERE))
+import benchlib  # noqa: E402
 import report  # noqa: E402
 
 MODEL_KEYS = ("layers", "width", "heads", "vocab", "seq", "batch")
@@ -111,33 +113,6 @@ def number(v):
         return None
 
 
-def gpu_info():
-    try:
-        q = subprocess.run(["nvidia-smi", "--query-gpu=name,driver_version,memory.total",
-                            "--format=csv,noheader"], capture_output=True, text=True, timeout=30).stdout.strip()
-        name, drv, mem = [x.strip() for x in q.splitlines()[0].split(",")]
-        return name, drv, mem
-    except Exception:
-        return None, "unknown", None
-
-
-def tree():
-    """The commit this runs from, and whether files differ from it; $TREE
-    when the caller knows better (a copy of the tree whose git is stale)."""
-    if os.environ.get("TREE"):
-        return os.environ["TREE"]
-    try:
-        rev = subprocess.run(["git", "-C", TOP, "rev-parse", "--short", "HEAD"], capture_output=True,
-                             text=True, timeout=30)
-        if rev.returncode != 0:
-            return "unknown (no git history here)"
-        dirty = subprocess.run(["git", "-C", TOP, "status", "--porcelain", "--untracked-files=no"],
-                               capture_output=True, text=True, timeout=30).stdout.strip()
-        return rev.stdout.strip() + (" with local changes" if dirty else "")
-    except (OSError, subprocess.SubprocessError):
-        return "unknown (no git here)"
-
-
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--preset", choices=sorted(PRESETS), default="default",
@@ -178,16 +153,10 @@ def main():
     if out:
         os.makedirs(out, exist_ok=True)
     start = time.monotonic()
-    card, driver, mem = gpu_info()
+    card, driver, mem = benchlib.gpu_info()
     when = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-    src = tree()
-    args, skip = [], False
-    for x in sys.argv[1:]:  # the command, less where its output went
-        if skip or x == "--out" or x.startswith("--out="):
-            skip = x == "--out"
-            continue
-        args.append(x)
-    command = " ".join(["python3 bench/train/bench.py"] + args)
+    src = benchlib.tree()
+    command = benchlib.command("python3 bench/train/bench.py", sys.argv[1:])
     log(out, f"# GreenBoost training benchmark: {card or '?'} ({mem or '?'}), driver {driver}, {when}, tree {src}")
     log(out, f"# {command}; model: {shape}")
 

@@ -30,7 +30,9 @@ import torch.nn.functional as F  # noqa: E402
 import torch.utils.checkpoint  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import report  # noqa: E402
+from benchlib import status  # noqa: E402
 
 WEIGHT_SEED = 1234
 DATA_SEED = 42
@@ -112,16 +114,6 @@ def deterministic():
 def sync_time():
     torch.cuda.synchronize()
     return time.perf_counter()
-
-
-def status():
-    """This process's GreenBoost status file, as a dict (empty when not shimmed)."""
-    d = os.environ.get("GB_RUN_DIR", "/run/greenboost")
-    try:
-        with open(f"{d}/{os.getpid()}.status") as f:
-            return dict(line.rstrip("\n").split("\t", 1) for line in f if "\t" in line)
-    except OSError:
-        return {}
 
 
 def bandwidth():

@@ -7,16 +7,8 @@ import sys
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "bench", "llama"))
 import report as R  # noqa: E402
 
-n = 0
-failed = 0
-
-
-def ok(cond, what):
-    global n, failed
-    n += 1
-    if not cond:
-        failed += 1
-    print(f"{'ok' if cond else 'not ok'} {n} - {what}")
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from tap import done, ok  # noqa: E402
 
 
 MiB, GiB = R.MiB, R.GiB
@@ -131,5 +123,4 @@ ok(lines[4].startswith("| bound of the best placement under the cap | 3900 | - |
 ok(R.cell(5.0, None, None) == "5.00 · - · -", "without a bound or an offload figure")
 ok(R.human(13563 * MiB) == "13.2G" and R.human(300 * MiB) == "300M" and R.human(None) == "-", "sizes")
 
-print(f"1..{n}")
-sys.exit(1 if failed else 0)
+done()
