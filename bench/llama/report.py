@@ -5,7 +5,12 @@ checks every rule here without a GPU.
 """
 import json
 import math
+import os
 import re
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from benchlib import bound, parse_status  # noqa: E402,F401  (the bound and the status file, shared)
 
 MiB = 1 << 20
 GiB = 1 << 30
@@ -91,16 +96,6 @@ def batched_results(text):
     return r
 
 
-def parse_status(text):
-    """A GreenBoost status file (greenboost(7)) as a dict of strings."""
-    d = {}
-    for line in text.splitlines():
-        if "\t" in line:
-            k, v = line.split("\t", 1)
-            d[k] = v
-    return d
-
-
 def status_total(st, dev=0):
     """Bytes the shim holds for the process on one device, both tiers."""
     return int(st.get(f"dev{dev}.t1_bytes", 0)) + int(st.get(f"dev{dev}.t2_bytes", 0))
@@ -167,20 +162,6 @@ def passes(test, ubatch=512, steps=None):
     if kind == "tg":
         return n
     return steps
-
-
-def bound(weights, cap, nonweight, n_passes, h2d_gbps, native_s, tokens):
-    """The best any placement under cap can do, in tokens per second, and
-    the bytes of weights it keeps in VRAM: everything the program needs
-    besides its weights stays in VRAM, then as many weight bytes as the cap
-    leaves; the rest crosses PCIe at the measured pinned host-to-device
-    rate once per forward pass.  The GPU reads VRAM while the copy engine
-    streams, so a test takes the longer of the transfers and the native run
-    of the same test (which reads every weight from VRAM and computes)."""
-    in_vram = max(0, min(weights, cap - nonweight))
-    host = weights - in_vram
-    t = max(n_passes * host / (h2d_gbps * 1e9), native_s)
-    return tokens / t, in_vram
 
 
 def tokens_of(test, steps=None):

@@ -65,11 +65,9 @@ def best_bound(nat, cap, h2d_gbps, prompt):
     w = nat["weight_bytes"]
     out = {}
     for phase, tokens in (("decode", 1), ("prefill", prompt)):
-        need = max(0, nat[f"{phase}_peak"] - w)
-        in_vram = max(0, min(w, cap - need))
-        t = max((w - in_vram) / (h2d_gbps * 1e9), tokens / nat[f"{phase}_tok_s"])
-        out[f"{phase}_tok_s"] = tokens / t
-        out[f"{phase}_in_vram"] = in_vram
+        # one forward pass: a decode step, or the whole prompt at once
+        out[f"{phase}_tok_s"], out[f"{phase}_in_vram"] = benchlib.bound(
+            w, cap, max(0, nat[f"{phase}_peak"] - w), 1, h2d_gbps, tokens / nat[f"{phase}_tok_s"], tokens)
     return out
 
 
