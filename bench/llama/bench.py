@@ -29,6 +29,7 @@ pipeline on a tiny model, also without a GPU (to try the script and the
 build: no figure of it means anything).
 """
 import argparse
+import copy
 import datetime
 import glob
 import json
@@ -157,8 +158,7 @@ def run(name, cmd, env, nvml, run_dir=None, timeout=300):
         rc, out, err = p.returncode, p.stdout, p.stderr
     except subprocess.TimeoutExpired as e:
         rc = "timed out after %d s" % timeout
-        out = e.stdout.decode(errors="replace") if isinstance(e.stdout, bytes) else (e.stdout or "")
-        err = e.stderr.decode(errors="replace") if isinstance(e.stderr, bytes) else (e.stderr or "")
+        out, err = benchlib.text_of(e.stdout), benchlib.text_of(e.stderr)
     poll.stop.set()
     poll.join()
     secs = time.time() - t0
@@ -227,15 +227,21 @@ def fit_ngl(llama, model, cap, env, nvml, a):
     return None, f"llama-fit-params gave no -ngl ({r['rc']})"
 
 
-def fit_ngl_from_sizes(native, cap_b, layers, margin=1 << 30):
-    """The fallback: whole layers of the native run's weights in what the
-    cap leaves after the batched context's KV and compute buffers and
+def kv_bytes(spec, tokens):
+    """The f16 K and V cache of tokens tokens, every layer."""
+    return tokens * spec["layers"] * 2 * spec["kv"] * (spec["dim"] // spec["heads"]) * 2
+
+
+def fit_ngl_from_sizes(native, spec, cap_b, margin=1 << 30):
+    """The fallback: whole layers of the native run's weights (as
+    llama-bench logged them) in what the cap leaves after the batched
+    context's KV cache, the largest compute buffer llama-bench logged and
     llama.cpp's default 1 GiB margin."""
-    b = native["batched"]["buffers"]
-    ctx = b["contexts"][-1] if b["contexts"] else {"kv": 0, "compute": 0}
-    per_layer = b["weights"] / (layers + 1)  # the output matrix is about one layer
-    room = cap_b - margin - ctx["kv"] - ctx["compute"]
-    return max(0, min(layers, int(room // per_layer))) if per_layer else 0
+    b = native["bench"]["buffers"]
+    compute = max((c["compute"] for c in b["contexts"]), default=0)
+    per_layer = b["weights"] / (spec["layers"] + 1)  # the output matrix is about one layer
+    room = cap_b - margin - kv_bytes(spec, BATCH_CTX) - compute
+    return max(0, min(spec["layers"], int(room // per_layer))) if per_layer else 0
 
 
 def make_model(spec, path, jobs):
@@ -356,10 +362,11 @@ def main():
                                    nvml, run_dir, a)
         ngl, how = fit_ngl(llama, path, cap, env, nvml, a)
         if ngl is None:
-            ngl = fit_ngl_from_sizes(rows["native"], cap_b, spec["layers"])
+            ngl = fit_ngl_from_sizes(rows["native"], spec, cap_b)
             how += f"; from the layer sizes instead: {ngl} layers in cap less the batched context and 1 GiB"
         rows["offload"] = run_config(f"llama.cpp CPU offload, -ngl {ngl}", [], llama, path, ngl, env, nvml, None, a)
         rows["offload"]["how"] = how
+        rows["offload"]["ngl"] = ngl
         types = quant_fit(path, fitpath, cap, jobs, env)
         if types is not None:
             rows["quant"] = run_config("gb-quant fit", [], llama, fitpath, None, env, nvml, None, a)
@@ -425,28 +432,33 @@ def resummarize(a):
     return 1 if failed else 0
 
 
-def derive_buffers(r, spec):
+def derive_buffers(r, spec, weights):
     """Outside llama-bench, llama.cpp's programs log their buffers' sizes
     only at verbosity 4: where a program's log has none, its weights are
-    the llama-bench run's of the same configuration and its context's KV
-    cache the f16 cache of BATCH_CTX tokens the shape gives; its compute
-    buffer is then counted with the rest ("other")."""
-    w = r["bench"]["buffers"]["weights"]
-    kv = BATCH_CTX * spec["layers"] * 2 * spec["kv"] * (spec["dim"] // spec["heads"]) * 2
+    the llama-bench run's of the same configuration (else weights, the
+    native run's) and its context's KV cache the f16 cache the shape gives,
+    the part of it on the GPU's layers where -ngl leaves some on the CPU;
+    its compute buffer is then counted with the rest ("other")."""
+    w = r["bench"]["buffers"]["weights"] or weights
+    ngl = r.get("ngl")
+    if ngl is None and re.search(r"-ngl ([0-9]+)", r.get("label", "")):  # a record of before "ngl" was kept
+        ngl = int(re.search(r"-ngl ([0-9]+)", r["label"]).group(1))
+    on_gpu = min(spec["layers"], ngl) / spec["layers"] if ngl is not None else 1
     for prog, ctx in (("batched", BATCH_CTX), ("greedy", TEXT_CTX)):
         b = r.get(prog, {}).get("buffers")
         if b is not None and not b["weights"] and w:
-            b.update(weights=w, contexts=[{"kv": kv * ctx // BATCH_CTX, "compute": 0}], derived=True)
+            b.update(weights=w, contexts=[{"kv": int(kv_bytes(spec, ctx) * on_gpu), "compute": 0}], derived=True)
 
 
 def summarize(name, spec, rows, bw, cap_b):
     """The model's block: the table, where the memory went, the bound's
     inputs, and the checks that failed."""
+    rows = copy.deepcopy(rows)  # the record keeps what the programs said
     nat, gb = rows["native"], rows["gb"]
     failed = []
     W = nat["bench"]["buffers"]["weights"] or nat["batched"]["buffers"]["weights"]
     for r in rows.values():
-        derive_buffers(r, spec)
+        derive_buffers(r, spec, W)
     # what each program holds besides weights, KV and compute: from the
     # default gb-run run's status file (the shim sees every allocation)
     other = {p: R.other_bytes(gb[p]["status_total"], gb[p]["buffers"]) if gb[p]["status"] else 0

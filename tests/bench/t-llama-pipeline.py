@@ -39,6 +39,8 @@ def buffers(ctx_kv):
 if not os.path.exists(arg("-m", "")):
     sys.exit("fake: no model " + str(arg("-m")))
 if name == "llama-fit-params":
+    if os.environ.get("FAKE_NOFIT"):
+        sys.exit("fake: failed to fit CLI arguments to free memory")
     print("-c %s -ngl 2" % arg("-c"))
 elif name == "llama-bench":
     assert arg("-p") == "512,2048" and arg("-n") == "128" and arg("-r") == "1" and arg("-o") == "jsonl" and "-v" in a
@@ -130,6 +132,19 @@ try:
     ok(p.returncode == 1, "a gb-run row whose greedy text differs fails the run")
     ok("**DIFFERS**" in md and "**FAIL**: tiny, gb-run: greedy text differs from native's" in md,
        "and the block says which")
+
+    p, calls, md = run(tmp, {"FAKE_NOFIT": "1"})
+    ngls = [c[c.index("-ngl") + 1] for c in calls if c[0] == "llama-bench" and "-ngl" in c]
+    ok(ngls == ["0"] and "from the layer sizes instead: 0 layers in cap less the batched context and 1 GiB" in md,
+       f"where llama-fit-params gives nothing, whole layers by their sizes: none fit in 1 GiB less 1 GiB ({ngls})")
+    ok("| llama.cpp CPU offload, -ngl 0 | 2M VRAM | 0M |" in md,
+       "and its KV cache is the part on the GPU's layers: none")
+    sys.path.insert(0, os.path.join(TOP, "bench", "llama"))
+    import bench as B  # noqa: E402
+    nat8 = {"bench": {"buffers": {"weights": 14221857260, "contexts": [{"kv": 1 << 26, "compute": 113780982},
+                                                                      {"kv": 1 << 28, "compute": 115353846}]}}}
+    ok(B.fit_ngl_from_sizes(nat8, B.MODELS["8b"], 8 << 30) == 15,
+       "the fallback on the 8b run's own figures: 15 layers in 8 GiB (llama-fit-params chose 16)")
 
     p = subprocess.run([sys.executable, os.path.join(TOP, "bench", "llama", "bench.py")], capture_output=True,
                        text=True, env={k: v for k, v in os.environ.items() if k != "LLAMA_CPP"})
