@@ -11,7 +11,7 @@ and once with fused=True:
   2. gb-run --vram-limit CAP, and the same with --t2-stream on;
   3. FSDP with CPU offload in a one-process group, the caching allocator
      capped at CAP (DeepSpeed is not installed on the GPU machine);
-  4. the bound: host = native's peak reserved bytes - CAP cross PCIe each
+  4. the bound: host = native's peak allocated bytes - CAP cross PCIe each
      way every step, so a step takes at least max(host / host->device
      rate, host / device->host rate, native's step); rates measured here.
 GreenBoost's losses must equal native's bit for bit at every step; the exit
@@ -60,12 +60,6 @@ def logfile(out, lines):
             f.write("".join(f"    {x}\n" for x in lines))
 
 
-def text(b):
-    if b is None:
-        return ""
-    return b.decode(errors="replace") if isinstance(b, bytes) else b
-
-
 def worker(out, args, timeout, prefix=(), env=None):
     """Run worker.py; its JSON object, or {"error": why}. All of its stderr
     goes into the log, the last 40 lines onto the terminal too."""
@@ -76,7 +70,7 @@ def worker(out, args, timeout, prefix=(), env=None):
         p = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=timeout)
         rc, stdout, stderr = p.returncode, p.stdout, p.stderr
     except subprocess.TimeoutExpired as e:
-        rc, stdout, stderr = None, text(e.stdout), text(e.stderr)
+        rc, stdout, stderr = None, benchlib.text_of(e.stdout), benchlib.text_of(e.stderr)
     err = stderr.rstrip("\n").splitlines()
     logfile(out, err[:-40])
     for line in err[-40:]:
@@ -144,7 +138,7 @@ def main():
         print(f"weights {report.gib(sz['weights'])}; with gradients and AdamW's two moments "
               f"{report.gib(sz['state'])}; activations, roughly, {report.gib(sz['activations'])}")
         print(f"cap {report.gib(cap_bytes)}: roughly {report.gib(max(0, sz['state'] + sz['activations'] - cap_bytes))}"
-              " of a step in host memory (the run measures it: native's peak reserved bytes minus the cap)")
+              " of a step in host memory (the run measures it: native's peak allocated bytes minus the cap)")
         return 0
     for path in (GB_RUN, SHIM):
         if not os.path.exists(path):
@@ -195,7 +189,7 @@ def main():
         for key, label, prefix, mode in plan:
             for o in OPTIMS:
                 res[key, o] = timed(common + mode + ["--optim", o], prefix)
-                if key == "fsdp" and not ok(res[key, o]):
+                if key == "fsdp" and not ok(res[key, o]) and not res[key, o]["error"].startswith("not run"):
                     # fully_shard failed: the older wrapper, which may still run
                     first = res[key, o]["error"]
                     res[key, o] = timed(common + mode + ["--optim", o, "--fsdp", "1"], prefix)
@@ -211,7 +205,7 @@ def main():
         fsdp_s = fs["median_s"] if ok(fs) else None
         b = None
         if ok(nat) and ok(bw):
-            b = report.bound(nat["reserved_peak"], cap_bytes, bw["h2d_gbps"], bw["d2h_gbps"], native_s)
+            b = report.bound(nat["allocated_peak"], cap_bytes, bw["h2d_gbps"], bw["d2h_gbps"], native_s)
             lines.append("- bound, " + report.bound_line(o, b, bw["h2d_gbps"], bw["d2h_gbps"]))
         bound_s = b["bound_s"] if b else None
         common_row = {"optim": o, "native_s": native_s, "bound_s": bound_s, "fsdp_s": fsdp_s}
@@ -246,7 +240,7 @@ def main():
         rows.append(dict(common_row, config=labels["fsdp"], step_s=fsdp_s, t1=fs.get("reserved_peak"),
                          t2=fs.get("cpu_bytes"), losses=fl))
         rows.append(dict(common_row, config=f"bound: best placement under {cap:g} GiB", step_s=bound_s,
-                         t1=min(nat["reserved_peak"], cap_bytes) if b else None,
+                         t1=min(nat["allocated_peak"], cap_bytes) if b else None,
                          t2=b["host_bytes"] if b else None, losses="-"))
 
     act = report.gib(sz["activations"])
@@ -263,8 +257,8 @@ def main():
          % (bw["h2d_gbps"], bw["d2h_gbps"])) if ok(bw) else f"- copy rates not measured: {bw['error']}",
         "- bound: with compute on the GPU every byte kept in host memory is written and read back once a step "
         "(weights, gradients, moments and activations all change every step), so at least host = S - CAP bytes "
-        "cross PCIe each way a step, S being native's peak torch.cuda.max_memory_reserved() (what the shim "
-        "sees): a step takes at least max(host / host->device rate, host / device->host rate, native's step); "
+        "cross PCIe each way a step, S being native's peak torch.cuda.max_memory_allocated() (the bytes its "
+        "tensors needed at once; the caching allocator reserved more): a step takes at least max(host / host->device rate, host / device->host rate, native's step); "
         "/ bound = bound / step time, 1.0 being the best any such placement could do",
         f"- FSDP: torch.distributed.fsdp.fully_shard on each block and the whole model with CPUOffloadPolicy "
         f"(FullyShardedDataParallel with CPUOffload(offload_params=True) where that fails), one process (nccl), "

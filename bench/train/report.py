@@ -54,7 +54,7 @@ def bound(peak_bytes, cap_bytes, h2d_gbps, d2h_gbps, native_s):
 
 def bound_line(optim, b, h2d_gbps, d2h_gbps):
     return (f"{optim}: S = {b['peak_bytes']} bytes ({gib(b['peak_bytes'])}, native's peak "
-            f"torch.cuda.max_memory_reserved), CAP = {gib(b['cap_bytes'])}, host = max(0, S - CAP) = "
+            f"torch.cuda.max_memory_allocated), CAP = {gib(b['cap_bytes'])}, host = max(0, S - CAP) = "
             f"{gib(b['host_bytes'])}; host->device {h2d_gbps:.1f} GB/s, device->host {d2h_gbps:.1f} GB/s; "
             f"bound = max({b['h2d_s']:.3f} s, {b['d2h_s']:.3f} s, native {b['native_s']:.3f} s) = "
             f"{b['bound_s']:.3f} s a step")
