@@ -19,7 +19,8 @@
  *   bench-core bw
  *	natively: the read kernel over 4 GiB of VRAM (the HBM read rate) and
  *	pinned host-to-device and device-to-host cudaMemcpy of 2 GiB, each the
- *	best of 5 (bench/llama's bound uses all three)
+ *	best of 5 (bench/llama records all three; its bound uses the
+ *	host-to-device rate)
  */
 #include <cuda_runtime.h>
 #include <stdint.h>
