@@ -378,8 +378,8 @@ static void add_tensor(struct tensor *t, size_t *n, const char *name, uint32_t t
 	p->nbytes = ne0 * (ne1 ? ne1 : 1) * type_size(type);
 }
 
-/* the values of t from n0 on, n of them, as stored, into out; r carries
- * the tensor's stream from one call to the next */
+/* the next n values of t, as stored, into out; r carries the tensor's
+ * stream from one call to the next */
 static void fill_values(const struct tensor *t, struct rng *r, uint64_t n, uint8_t *out)
 {
 	for (uint64_t i = 0; i < n; i++) {
@@ -661,11 +661,8 @@ int main(int argc, char **argv)
 	}
 	if (!o.out)
 		die_usage(NULL);
-	if (!o.jobs) {
-		long n = sysconf(_SC_NPROCESSORS_ONLN);
-
-		o.jobs = n > 0 ? (n > 1024 ? 1024 : (uint32_t)n) : 1;
-	}
+	if (!o.jobs)
+		o.jobs = 1;
 
 	/* --odd: rows a whole number of 32-blocks but not of 256-superblocks */
 	if (!o.dim)
