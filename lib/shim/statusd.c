@@ -97,7 +97,12 @@ static void snapshot(struct gb_status *st)
 			gb_report(i, 0, 0, &st->dev[i].reported_free, &st->dev[i].reported_total);
 	}
 	memset(&l, 0, sizeof(l));
-	/* one hold of g.lock: the counters and the allocations agree */
+	/* one hold of g.lock for the counters and the list, so that both are
+	 * of one moment (but for a free in flight: its record has left the
+	 * maps before its bytes leave the counters).  The walk visits every
+	 * slot of both maps, which grow with the most allocations the process
+	 * ever held at once; allocations and frees wait for it, at most once
+	 * a status_interval and only when something changed (greenboost(7)) */
 	pthread_mutex_lock(&g.lock);
 	st->path = gb_hostmem_path();
 	st->phase = g.phase;
