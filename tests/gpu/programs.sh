@@ -62,7 +62,8 @@ for prog in "CuPy|tests/gpu/prog-cupy.py|" "JAX, preallocated (XLA's default)|te
 	rest=${prog#*|}
 	file=${rest%%|*}
 	pre=${rest#*|}
-	xla="env XLA_PYTHON_CLIENT_PREALLOCATE=${pre:-true}"
+	xla=
+	[ -n "$pre" ] && xla="env XLA_PYTHON_CLIENT_PREALLOCATE=$pre"
 	n=$(digest $xla "$PYTHON" "$file")
 	if [ -z "$n" ]; then
 		row "$name" "it failed natively: $(grep -m1 -i 'error' "$tmp/out" | cut -c1-160)"
