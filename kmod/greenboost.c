@@ -64,10 +64,24 @@ MODULE_PARM_DESC(dev_mode, "permissions of /dev/greenboost (default 0660)");
 #define gb_vm_flags_set(vma, f) ((vma)->vm_flags |= (f))
 #endif
 
+/*
+ * An open of /dev/greenboost.  Its buffers are charged to it from ALLOC
+ * until their last reference goes (not at FREE: an fd or a mapping still
+ * holds the blocks), so each buffer holds a reference to it, and it can
+ * outlive its file.
+ */
+struct gb_owner {
+	struct kref ref;          /* the open file, and each buffer charged to it */
+	struct mutex lock;        /* ids */
+	struct idr ids;           /* id -> buffer; each holds a reference */
+	atomic64_t used;          /* bytes charged: its buffers not yet released */
+};
+
 struct gb_buf {
 	struct kref ref;          /* the id, the fd, each mapping, each dma-buf */
 	size_t size;
 	unsigned long nchunks;
+	struct gb_owner *owner;   /* charged for it until it is released */
 	struct list_head held;    /* on pool.held while pages are still in use */
 	struct page *chunks[];    /* first page of each 2 MB block */
 };
@@ -82,11 +96,38 @@ static struct {
 	struct delayed_work reclaim;
 } pool;
 
-struct gb_owner {
-	struct mutex lock;
-	struct idr ids;           /* id -> buffer; each holds a reference */
-	u64 used;
-};
+/* ---- openers and their charges ---- */
+
+static void owner_release(struct kref *ref)
+{
+	struct gb_owner *o = container_of(ref, struct gb_owner, ref);
+
+	mutex_destroy(&o->lock);
+	kfree(o);
+}
+
+static void owner_put(struct gb_owner *o)
+{
+	kref_put(&o->ref, owner_release);
+}
+
+/* charge size bytes to o, unless that takes it past per_process_mb */
+static bool owner_charge(struct gb_owner *o, u64 size)
+{
+	u64 cap = (u64)READ_ONCE(per_process_mb) << 20;
+	s64 used = atomic64_read(&o->used);
+
+	do {
+		if (cap && ((u64)used > cap || size > cap - used))
+			return false;
+	} while (!atomic64_try_cmpxchg(&o->used, &used, used + size));
+	return true;
+}
+
+static void owner_uncharge(struct gb_owner *o, u64 size)
+{
+	atomic64_sub(size, &o->used);
+}
 
 /* ---- blocks ---- */
 
@@ -154,17 +195,19 @@ static void gb_reclaim(struct work_struct *w)
 		schedule_delayed_work(&pool.reclaim, msecs_to_jiffies(RECLAIM_MS));
 }
 
+/* the last fd, mapping, dma-buf and id are gone: the opener is charged
+ * no more, and the blocks go back, or are held while pages are pinned */
 static void gb_buf_release(struct kref *ref)
 {
 	struct gb_buf *buf = container_of(ref, struct gb_buf, ref);
-	unsigned long i;
+	struct gb_owner *o = buf->owner;
+	u64 size = buf->size;
 	bool empty;
 
 	atomic_dec(&pool.buffers);
 	atomic64_inc(&pool.frees);
 	spin_lock(&pool.lock);
-	for (i = 0; i < buf->nchunks; i++)
-		pool.nheld++;
+	pool.nheld += buf->nchunks;
 	empty = buf_give_back(buf);
 	if (!empty)
 		list_add_tail(&buf->held, &pool.held);
@@ -173,6 +216,8 @@ static void gb_buf_release(struct kref *ref)
 		kvfree(buf);
 	else
 		schedule_delayed_work(&pool.reclaim, msecs_to_jiffies(RECLAIM_MS));
+	owner_uncharge(o, size);
+	owner_put(o);
 }
 
 static void buf_put(struct gb_buf *buf)
@@ -180,19 +225,22 @@ static void buf_put(struct gb_buf *buf)
 	kref_put(&buf->ref, gb_buf_release);
 }
 
-static struct gb_buf *buf_new(u64 size)
+/* a buffer of size bytes, charged to o */
+static struct gb_buf *buf_new(struct gb_owner *o, u64 size)
 {
 	unsigned long n = size >> GB_POOL_PAGE_SHIFT, i;
 	struct gb_buf *buf;
 
+	if (!owner_charge(o, size))
+		return NULL;
 	buf = kvzalloc(struct_size(buf, chunks, n), GFP_KERNEL);
 	if (!buf)
-		return NULL;
+		goto uncharge;
 	spin_lock(&pool.lock);
 	if (pool.nfree < n) {
 		spin_unlock(&pool.lock);
 		kvfree(buf);
-		return NULL;
+		goto uncharge;
 	}
 	for (i = 0; i < n; i++)
 		buf->chunks[i] = pool.free[--pool.nfree];
@@ -204,9 +252,14 @@ static struct gb_buf *buf_new(u64 size)
 	INIT_LIST_HEAD(&buf->held);
 	buf->size = size;
 	buf->nchunks = n;
+	kref_get(&o->ref);
+	buf->owner = o;
 	atomic_inc(&pool.buffers);
 	atomic64_inc(&pool.allocs);
 	return buf;
+uncharge:
+	owner_uncharge(o, size);
+	return NULL;
 }
 
 /* ---- mappings: ordinary pages, one 4 KB page a fault ---- */
@@ -337,6 +390,7 @@ static int gb_open(struct inode *inode, struct file *f)
 
 	if (!o)
 		return -ENOMEM;
+	kref_init(&o->ref);
 	mutex_init(&o->lock);
 	idr_init(&o->ids);
 	f->private_data = o;
@@ -349,15 +403,15 @@ static int gb_drop_id(int id, void *p, void *data)
 	return 0;
 }
 
-/* the opener is gone (closed, or killed): its ids go with it */
+/* the opener is gone (closed, or killed): its ids go with it; it stays
+ * until the buffers that fds and mappings still hold are released */
 static int gb_release(struct inode *inode, struct file *f)
 {
 	struct gb_owner *o = f->private_data;
 
 	idr_for_each(&o->ids, gb_drop_id, NULL);
 	idr_destroy(&o->ids);
-	mutex_destroy(&o->lock);
-	kfree(o);
+	owner_put(o);
 	return 0;
 }
 
@@ -377,9 +431,7 @@ static long gb_info(struct gb_owner *o, void __user *uarg)
 	in.free_bytes = (u64)pool.nfree << GB_POOL_PAGE_SHIFT;
 	in.held_bytes = (u64)pool.nheld << GB_POOL_PAGE_SHIFT;
 	spin_unlock(&pool.lock);
-	mutex_lock(&o->lock);
-	in.used_bytes = o->used;
-	mutex_unlock(&o->lock);
+	in.used_bytes = atomic64_read(&o->used);
 	in.cap_bytes = (u64)READ_ONCE(per_process_mb) << 20;
 	return copy_to_user(uarg, &in, sizeof(in)) ? -EFAULT : 0;
 }
@@ -389,7 +441,6 @@ static long gb_alloc(struct gb_owner *o, void __user *uarg)
 	struct gb_pool_alloc a;
 	struct gb_buf *buf;
 	struct file *file;
-	u64 cap = (u64)READ_ONCE(per_process_mb) << 20;
 	int fd, id;
 	long ret;
 
@@ -402,7 +453,8 @@ static long gb_alloc(struct gb_owner *o, void __user *uarg)
 		return -ENOMEM;
 	}
 	mutex_lock(&o->lock);
-	if ((cap && (o->used > cap || a.size > cap - o->used)) || !(buf = buf_new(a.size))) {
+	buf = buf_new(o, a.size);
+	if (!buf) {
 		atomic64_inc(&pool.failed);
 		ret = -ENOMEM;
 		goto unlock;
@@ -435,7 +487,6 @@ static long gb_alloc(struct gb_owner *o, void __user *uarg)
 		goto remove;
 	}
 	fd_install(fd, file);
-	o->used += a.size;
 	mutex_unlock(&o->lock);
 	return 0;
 remove:
@@ -458,8 +509,6 @@ static long gb_free(struct gb_owner *o, void __user *uarg)
 		return -EINVAL;
 	mutex_lock(&o->lock);
 	buf = idr_remove(&o->ids, fr.id);
-	if (buf)
-		o->used -= buf->size;
 	mutex_unlock(&o->lock);
 	if (!buf)
 		return -EINVAL; /* never allocated, or freed already */

@@ -7,8 +7,9 @@
  *                       opener's use and cap
  *   GB_POOL_IOC_ALLOC   size bytes (a multiple of the page size) as a new
  *                       buffer: an fd to mmap(MAP_SHARED), and an id
- *   GB_POOL_IOC_FREE    drop the id; the pages go back when nothing else
- *                       (fd, mapping, dma-buf, pin) holds them
+ *   GB_POOL_IOC_FREE    drop the id; the buffer counts in used_bytes until
+ *                       its fd, mappings and dma-bufs are gone too, and its
+ *                       pages go back when no pin holds them either
  *   GB_POOL_IOC_EXPORT  a dma-buf fd of the buffer with that id
  *
  * Every flags field must be zero but for the flags defined for it;
@@ -31,8 +32,8 @@ struct gb_pool_info {
 	__u64 page_size;        /* out: bytes */
 	__u64 total_bytes;      /* out: the pool */
 	__u64 free_bytes;       /* out: ready to allocate */
-	__u64 held_bytes;       /* out: freed but still pinned or mapped */
-	__u64 used_bytes;       /* out: this opener's buffers */
+	__u64 held_bytes;       /* out: of buffers gone, pages still pinned */
+	__u64 used_bytes;       /* out: this opener's buffers, until each is gone */
 	__u64 cap_bytes;        /* out: this opener's limit, 0 for none */
 	__u64 reserved[4];      /* out: 0 */
 };

@@ -103,6 +103,19 @@ static int fails(int r, int err)
 	return r == -1 && errno == err;
 }
 
+/* ALLOC must fail with err; a buffer it makes anyway is given back, so
+ * that one failure does not take the tests after it down too */
+static int alloc_fails(uint64_t size, int err)
+{
+	struct gb_pool_alloc b;
+
+	if (alloc(size, &b) < 0)
+		return errno == err;
+	close(b.fd);
+	drop(b.id);
+	return 0;
+}
+
 /* ---- random ioctls: every answer is 0 or a documented errno ---- */
 
 static uint64_t rnd_state = 0x9e3779b97f4a7c15ULL;
@@ -284,6 +297,44 @@ static void kill_holder(void)
 	close(ready[0]);
 }
 
+/* With per_process_mb=8: a buffer counts against the cap from ALLOC until
+ * its last fd, mapping and dma-buf are gone, not until FREE */
+static void cap_until_released(void)
+{
+	struct gb_pool_info in;
+	struct gb_pool_alloc a, b;
+	struct gb_pool_export ex;
+	unsigned char *p;
+
+	ok(info(&in) == 0 && in.used_bytes == 0 && in.cap_bytes == 8 * MiB, "cap 8M, nothing used");
+	ok(alloc(8 * MiB, &a) == 0, "ALLOC 8M, the whole cap");
+	p = mmap(NULL, 8 * MiB, PROT_READ | PROT_WRITE, MAP_SHARED, a.fd, 0);
+	ok(p != MAP_FAILED && drop(a.id) == 0, "map it, keep the fd, FREE the id");
+	ok(info(&in) == 0 && in.used_bytes == 8 * MiB, "still counted: used_bytes %llu", (unsigned long long)in.used_bytes);
+	ok(alloc_fails(2 * MiB, ENOMEM), "ALLOC 2M past the cap after that FREE: ENOMEM");
+	close(a.fd);
+	ok(alloc_fails(2 * MiB, ENOMEM), "the fd closed, the mapping kept: still ENOMEM");
+	if (p != MAP_FAILED)
+		munmap(p, 8 * MiB);
+	ok(info(&in) == 0 && in.used_bytes == 0, "unmapped: nothing counted");
+	ok(alloc(8 * MiB, &b) == 0, "and ALLOC 8M succeeds");
+	close(b.fd);
+	drop(b.id);
+
+	/* a dma-buf holds the charge as long as it holds the pages */
+	ok(alloc(8 * MiB, &a) == 0, "ALLOC 8M again");
+	memset(&ex, 0, sizeof(ex));
+	ex.id = a.id;
+	ok(ioctl(dev, GB_POOL_IOC_EXPORT, &ex) == 0, "EXPORT it");
+	close(a.fd);
+	ok(drop(a.id) == 0 && alloc_fails(2 * MiB, ENOMEM), "fd closed, id freed, the dma-buf kept: ALLOC 2M is ENOMEM");
+	close(ex.fd);
+	ok(info(&in) == 0 && in.used_bytes == 0 && alloc(8 * MiB, &b) == 0, "the dma-buf closed: ALLOC 8M succeeds");
+	close(b.fd);
+	drop(b.id);
+	ok(settles() && sys_num("buffers") == 0, "all back");
+}
+
 int main(void)
 {
 	struct gb_pool_info in;
@@ -292,6 +343,7 @@ int main(void)
 	struct gb_pool_free fr;
 	unsigned char *p, *q;
 	char klog[1 << 16];
+	unsigned long long frees;
 	int i, bad, n;
 
 	setvbuf(stdout, NULL, _IONBF, 0);
@@ -423,6 +475,7 @@ int main(void)
 	ok(free_now() == POOL - 4 * MiB && sys_num("failed") >= 1, "failures took nothing (and are counted)");
 
 	/* ---- freeing ---- */
+	frees = sys_num("frees");
 	ok(drop(a.id) == 0, "FREE the id");
 	ok(fails(drop(a.id), EINVAL), "FREE it again: EINVAL");
 	ok(fails(drop(0), EINVAL) && fails(drop(12345), EINVAL), "FREE of id 0 or an unknown id: EINVAL");
@@ -432,15 +485,19 @@ int main(void)
 	memset(&ex, 0, sizeof(ex));
 	ex.id = a.id;
 	ok(fails(ioctl(dev, GB_POOL_IOC_EXPORT, &ex), EINVAL), "EXPORT after FREE: EINVAL");
-	ok(info(&in) == 0 && in.used_bytes == 0 && in.free_bytes == POOL - 4 * MiB,
-	   "freed, but the fd and the mapping still hold the pages");
+	ok(info(&in) == 0 && in.free_bytes == POOL - 4 * MiB && in.held_bytes == 0,
+	   "freed, but the fd and the mapping still hold the pages (not counted as held)");
+	is_int(in.used_bytes, 4 * MiB, "and they still count as this open's use");
+	ok(sys_num("buffers") == 1 && sys_num("frees") == frees, "sysfs: the buffer is still alive, not yet a free");
 	ok(p[4 * MiB - 1] == (unsigned char)((4 * MiB - 1) * 31 + 7), "and the mapping still works");
 	close(a.fd);
-	ok(free_now() == POOL - 4 * MiB, "closing the fd: the mapping still holds them");
+	ok(info(&in) == 0 && in.free_bytes == POOL - 4 * MiB && in.used_bytes == 4 * MiB,
+	   "closing the fd: the mapping still holds them, still counted");
 	record_pfns(p, 4 * MiB);
 	munmap(p, 4 * MiB);
 	if (!ok(settles() && sys_num("buffers") == 0 && sys_num("held_bytes") == 0, "unmapped: all back, nothing held"))
 		show_counts(1024);
+	ok(info(&in) == 0 && in.used_bytes == 0 && sys_num("frees") == frees + 1, "and nothing counted; sysfs counts the free");
 
 	/* ---- pages someone else still references are held, not reused ---- */
 	{
@@ -459,6 +516,7 @@ int main(void)
 		sleep(2);
 		ok(info(&in) == 0 && in.free_bytes == POOL - 2 * MiB && in.held_bytes == 2 * MiB,
 		   "freed and unmapped, but held while the pipe has the page");
+		is_int(in.used_bytes, 0, "held pages count against no open file");
 		close(pp[0]);
 		close(pp[1]);
 		ok(settles() && sys_num("held_bytes") == 0, "the pipe let go: back in the pool");
@@ -470,6 +528,7 @@ int main(void)
 	ok(fails(alloc(2 * MiB, &b), ENOMEM), "2M more: ENOMEM");
 	close(a.fd);
 	drop(a.id);
+	cap_until_released();
 	set_cap_mb(0);
 	ok(alloc(POOL, &a) == 0, "the whole pool");
 	ok(fails(alloc(2 * MiB, &b), ENOMEM), "then 2M more: ENOMEM");
@@ -491,6 +550,24 @@ int main(void)
 		close(c.fd);
 		close(d2);
 		ok(settles(), "closing /dev/greenboost with the id still live gives it back");
+
+		/* the buffer outlives the open that made it, and its charge */
+		d2 = open(GB_POOL_DEVICE, O_RDWR);
+		memset(&c, 0, sizeof(c));
+		c.size = 8 * MiB;
+		p = MAP_FAILED;
+		if (d2 >= 0 && ioctl(d2, GB_POOL_IOC_ALLOC, &c) == 0)
+			p = mmap(NULL, 8 * MiB, PROT_READ | PROT_WRITE, MAP_SHARED, c.fd, 0);
+		ok(p != MAP_FAILED, "another open allocates 8M and maps it");
+		close(c.fd);
+		close(d2);
+		if (p != MAP_FAILED) {
+			memset(p, 3, 8 * MiB);
+			ok(p[8 * MiB - 1] == 3 && free_now() == POOL - 8 * MiB,
+			   "that open closed: the mapping still works and holds the pages");
+			munmap(p, 8 * MiB);
+		}
+		ok(settles() && sys_num("buffers") == 0, "unmapped: back in the pool");
 	}
 
 	/* ---- random requests ---- */
