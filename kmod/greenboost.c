@@ -18,6 +18,11 @@
  * has its own reference count, and a block goes back to the pool only
  * when no mapping, dma-buf user or pin (the NVIDIA driver's) still holds
  * any of its pages.  Until then it is "held", and a worker looks again.
+ *
+ * A buffer or the pool may be gigabytes: every loop over its blocks that
+ * may sleep calls cond_resched() once a block (a kernel without
+ * preemption would not stop it otherwise), and a new buffer is zeroed
+ * holding no lock.
  */
 #include <linux/anon_inodes.h>
 #include <linux/dma-buf.h>
@@ -225,7 +230,7 @@ static void buf_put(struct gb_buf *buf)
 	kref_put(&buf->ref, gb_buf_release);
 }
 
-/* a buffer of size bytes, charged to o */
+/* a buffer of size bytes, charged to o; sleeps, so call it holding no lock */
 static struct gb_buf *buf_new(struct gb_owner *o, u64 size)
 {
 	unsigned long n = size >> GB_POOL_PAGE_SHIFT, i;
@@ -246,8 +251,10 @@ static struct gb_buf *buf_new(struct gb_owner *o, u64 size)
 		buf->chunks[i] = pool.free[--pool.nfree];
 	spin_unlock(&pool.lock);
 	/* what the last user left there is not the next one's business */
-	for (i = 0; i < n; i++)
+	for (i = 0; i < n; i++) {
 		block_zero(buf->chunks[i]);
+		cond_resched();
+	}
 	kref_init(&buf->ref);
 	INIT_LIST_HEAD(&buf->held);
 	buf->size = size;
@@ -400,6 +407,7 @@ static int gb_open(struct inode *inode, struct file *f)
 static int gb_drop_id(int id, void *p, void *data)
 {
 	buf_put(p);
+	cond_resched();
 	return 0;
 }
 
@@ -452,13 +460,13 @@ static long gb_alloc(struct gb_owner *o, void __user *uarg)
 		atomic64_inc(&pool.failed);
 		return -ENOMEM;
 	}
-	mutex_lock(&o->lock);
+	/* zeroing takes a while: the opener's other requests need not wait */
 	buf = buf_new(o, a.size);
 	if (!buf) {
 		atomic64_inc(&pool.failed);
-		ret = -ENOMEM;
-		goto unlock;
+		return -ENOMEM;
 	}
+	mutex_lock(&o->lock);
 	id = idr_alloc(&o->ids, buf, 1, 0, GFP_KERNEL);
 	if (id < 0) {
 		ret = id;
@@ -492,9 +500,8 @@ static long gb_alloc(struct gb_owner *o, void __user *uarg)
 remove:
 	idr_remove(&o->ids, id);
 put:
-	buf_put(buf);
-unlock:
 	mutex_unlock(&o->lock);
+	buf_put(buf);
 	return ret;
 }
 
@@ -629,14 +636,17 @@ static void pool_destroy(void)
 	struct gb_buf *buf, *next;
 	unsigned long held = 0, i;
 
-	while (pool.nfree)
+	while (pool.nfree) {
 		block_free(pool.free[--pool.nfree]);
+		cond_resched();
+	}
 	/* what someone still pins, we drop our reference to: the kernel
 	 * frees each page when its last holder lets go */
 	list_for_each_entry_safe(buf, next, &pool.held, held) {
 		for (i = 0; i < buf->nchunks; i++)
 			if (buf->chunks[i]) {
 				block_free(buf->chunks[i]);
+				cond_resched();
 				held++;
 			}
 		list_del(&buf->held);
@@ -673,6 +683,7 @@ static int __init gb_init(void)
 			break;
 		split_page(p, CHUNK_ORDER);
 		pool.free[pool.nfree++] = p;
+		cond_resched();
 	}
 	pool.total = pool.nfree;
 	if (!pool.total) {
