@@ -21,8 +21,10 @@
  *
  * A buffer or the pool may be gigabytes: every loop over its blocks that
  * may sleep calls cond_resched() once a block (a kernel without
- * preemption would not stop it otherwise), and a new buffer is zeroed
- * holding no lock.
+ * preemption would not stop it otherwise).  A new buffer is zeroed, and
+ * a released one's pages looked at, holding no lock; the pool's spinlock
+ * covers one buffer's pop from the free stack, one block's push back, or
+ * a move of the held list, never a scan of pages.
  */
 #include <linux/anon_inodes.h>
 #include <linux/dma-buf.h>
@@ -162,38 +164,61 @@ static void block_free(struct page *first)
 		__free_page(first + i);
 }
 
-/* Give back what nothing uses any more; caller holds pool.lock.  True if
- * the buffer has no block left. */
+/*
+ * Give back the blocks of a released buffer that nothing uses any more;
+ * true if it has none left.  The buffer is the caller's alone (released,
+ * and on no list that anyone else walks), so its pages are looked at
+ * without pool.lock, which is taken only to push one idle block.  Sleeps.
+ */
 static bool buf_give_back(struct gb_buf *buf)
 {
 	unsigned long i, left = 0;
+	struct page *first;
 
 	for (i = 0; i < buf->nchunks; i++) {
-		if (!buf->chunks[i])
+		first = buf->chunks[i];
+		if (!first)
 			continue;
-		if (block_idle(buf->chunks[i])) {
-			pool.free[pool.nfree++] = buf->chunks[i];
+		if (block_idle(first)) {
 			buf->chunks[i] = NULL;
-			if (pool.nheld)
-				pool.nheld--;
+			spin_lock(&pool.lock);
+			pool.free[pool.nfree++] = first;
+			pool.nheld--;
+			spin_unlock(&pool.lock);
 		} else {
 			left++;
 		}
+		cond_resched();
 	}
 	return left == 0;
 }
 
+/*
+ * Look again at the held buffers.  They are moved to a list of the
+ * worker's own first, so that pool.lock is not held while their pages are
+ * looked at: buffers released meanwhile go on pool.held, for the next
+ * pass, and the ones still held go back on it at the end.
+ */
 static void gb_reclaim(struct work_struct *w)
 {
-	struct gb_buf *buf, *next;
+	LIST_HEAD(todo);
+	LIST_HEAD(still);
+	struct gb_buf *buf;
 	bool again;
 
 	spin_lock(&pool.lock);
-	list_for_each_entry_safe(buf, next, &pool.held, held)
-		if (buf_give_back(buf)) {
-			list_del(&buf->held);
+	list_splice_init(&pool.held, &todo);
+	spin_unlock(&pool.lock);
+	while (!list_empty(&todo)) {
+		buf = list_first_entry(&todo, struct gb_buf, held);
+		list_del(&buf->held);
+		if (buf_give_back(buf))
 			kvfree(buf);
-		}
+		else
+			list_add_tail(&buf->held, &still);
+	}
+	spin_lock(&pool.lock);
+	list_splice(&still, &pool.held);
 	again = !list_empty(&pool.held);
 	spin_unlock(&pool.lock);
 	if (again)
@@ -201,26 +226,28 @@ static void gb_reclaim(struct work_struct *w)
 }
 
 /* the last fd, mapping, dma-buf and id are gone: the opener is charged
- * no more, and the blocks go back, or are held while pages are pinned */
+ * no more, and the blocks go back, or are held while pages are pinned.
+ * Sleeps: it is called from munmap, close and the like, never under a
+ * spinlock. */
 static void gb_buf_release(struct kref *ref)
 {
 	struct gb_buf *buf = container_of(ref, struct gb_buf, ref);
 	struct gb_owner *o = buf->owner;
 	u64 size = buf->size;
-	bool empty;
 
 	atomic_dec(&pool.buffers);
 	atomic64_inc(&pool.frees);
 	spin_lock(&pool.lock);
 	pool.nheld += buf->nchunks;
-	empty = buf_give_back(buf);
-	if (!empty)
-		list_add_tail(&buf->held, &pool.held);
 	spin_unlock(&pool.lock);
-	if (empty)
+	if (buf_give_back(buf)) {
 		kvfree(buf);
-	else
+	} else {
+		spin_lock(&pool.lock);
+		list_add_tail(&buf->held, &pool.held);
+		spin_unlock(&pool.lock);
 		schedule_delayed_work(&pool.reclaim, msecs_to_jiffies(RECLAIM_MS));
+	}
 	owner_uncharge(o, size);
 	owner_put(o);
 }

@@ -222,6 +222,155 @@ static void zeroing_yields(void)
 	ok(took_cpu > 0 && best_cpu < took_cpu / 4, "a program on the same CPU runs while ALLOC zeroes 64M (cond_resched)");
 }
 
+/* ---- the reclaim worker's walk of held buffers ---- */
+
+#define NHELD 4
+
+/* NHELD buffers of 4M, released with the last page of their second block
+ * in a pipe (kept in pp): the first blocks come back, the second ones are
+ * held.  False if any step failed. */
+static int hold_some(int pp[NHELD][2])
+{
+	struct gb_pool_alloc a;
+	struct iovec iov;
+	unsigned char *p;
+	int i, good = 1;
+
+	for (i = 0; i < NHELD; i++) {
+		pp[i][0] = pp[i][1] = -1;
+		if (alloc(4 * MiB, &a) < 0) {
+			good = 0;
+			continue;
+		}
+		p = mmap(NULL, 4 * MiB, PROT_READ | PROT_WRITE, MAP_SHARED, a.fd, 0);
+		if (p != MAP_FAILED) {
+			memset(p + 4 * MiB - 4096, 'a' + i, 4096);
+			iov.iov_base = p + 4 * MiB - 4096;
+			iov.iov_len = 4096;
+			if (pipe(pp[i]) < 0 || vmsplice(pp[i][1], &iov, 1, 0) != 4096)
+				good = 0;
+			munmap(p, 4 * MiB);
+		} else {
+			good = 0;
+		}
+		close(a.fd);
+		good &= drop(a.id) == 0;
+	}
+	return good;
+}
+
+/* the pipe still has the page as it was written, and is closed */
+static int let_go(int pp[2], int i)
+{
+	char back[4096];
+	int good;
+
+	memset(back, 0, sizeof(back));
+	good = read(pp[0], back, sizeof(back)) == 4096 && back[0] == 'a' + i && back[4095] == 'a' + i;
+	close(pp[0]);
+	close(pp[1]);
+	return good;
+}
+
+/* held_bytes is want within a few seconds, and stays there for a worker pass */
+static int held_is(unsigned long long want)
+{
+	struct gb_pool_info in;
+	int i;
+
+	for (i = 0; i < 40; i++) {
+		if (info(&in) == 0 && in.held_bytes == want)
+			break;
+		usleep(100 * 1000);
+	}
+	usleep(1200 * 1000);
+	return info(&in) == 0 && in.held_bytes == want && in.free_bytes == POOL - want;
+}
+
+/* buffers made, pinned briefly and released, until killed: the held list
+ * grows while the worker walks it */
+static pid_t churn(void)
+{
+	pid_t c = fork();
+
+	if (c == 0) {
+		int d = open(GB_POOL_DEVICE, O_RDWR), pp[2];
+		struct gb_pool_alloc a;
+		struct iovec iov;
+		unsigned char *p;
+		unsigned n;
+
+		for (n = 0;; n++) {
+			memset(&a, 0, sizeof(a));
+			a.size = 2 * MiB;
+			if (d < 0 || ioctl(d, GB_POOL_IOC_ALLOC, &a) < 0) {
+				usleep(1000);
+				continue;
+			}
+			p = mmap(NULL, 2 * MiB, PROT_READ | PROT_WRITE, MAP_SHARED, a.fd, 0);
+			pp[0] = pp[1] = -1;
+			if (p != MAP_FAILED) {
+				p[0] = 1;
+				iov.iov_base = p;
+				iov.iov_len = 4096;
+				if (pipe(pp) == 0)
+					vmsplice(pp[1], &iov, 1, 0);
+				munmap(p, 2 * MiB);
+			}
+			close(a.fd);
+			ioctl(d, GB_POOL_IOC_FREE, &(struct gb_pool_free){ .id = a.id });
+			usleep(n * 7919 % 3000);
+			close(pp[0]);
+			close(pp[1]);
+		}
+	}
+	return c;
+}
+
+static void reclaim_walk(void)
+{
+	static const int order[NHELD] = { 2, 0, 3, 1 };
+	int pp[NHELD][2], i, good;
+	struct gb_pool_alloc a;
+	unsigned char *p;
+	pid_t c;
+
+	ok(hold_some(pp) && held_is(NHELD * 2 * MiB), "%d buffers released with a page each in a pipe: %dM held",
+	   NHELD, NHELD * 2);
+	/* what is free may be handed out and written: none of it is a held page */
+	good = alloc(free_now(), &a) == 0;
+	if (good && (p = mmap(NULL, POOL - NHELD * 2 * MiB, PROT_READ | PROT_WRITE, MAP_SHARED, a.fd, 0)) != MAP_FAILED) {
+		memset(p, 0xff, POOL - NHELD * 2 * MiB);
+		munmap(p, POOL - NHELD * 2 * MiB);
+	}
+	if (good) {
+		close(a.fd);
+		drop(a.id);
+	}
+	ok(good && held_is(NHELD * 2 * MiB), "the rest of the pool allocated, written and freed");
+	for (i = 0, good = 1; i < NHELD; i++) {
+		good &= let_go(pp[order[i]], order[i]);
+		if (!held_is((NHELD - 1 - i) * 2 * MiB)) {
+			printf("# after letting go of buffer %d: held_bytes %llu\n", order[i], sys_num("held_bytes"));
+			good = 0;
+		}
+	}
+	ok(good, "let go in another order (2 0 3 1): each pipe read its page intact, and one block came back for each");
+
+	/* the same while other buffers are released and held meanwhile */
+	ok(hold_some(pp), "%d held again", NHELD);
+	c = churn();
+	usleep(1500 * 1000);
+	for (i = 0, good = 1; i < NHELD; i++) {
+		good &= let_go(pp[order[i]], order[i]);
+		usleep(300 * 1000);
+	}
+	usleep(1500 * 1000);
+	ok(c > 0 && kill(c, SIGKILL) == 0 && waitpid(c, NULL, 0) == c && good,
+	   "let go while another process's buffers are released, pinned and reclaimed");
+	ok(settles() && sys_num("buffers") == 0 && sys_num("held_bytes") == 0, "all back, nothing held");
+}
+
 /* ---- random ioctls: every answer is 0 or a documented errno ---- */
 
 static uint64_t rnd_state = 0x9e3779b97f4a7c15ULL;
@@ -641,6 +790,9 @@ int main(void)
 	close(a.fd);
 	drop(a.id);
 	ok(settles(), "all back");
+
+	/* ---- held buffers ---- */
+	reclaim_walk();
 
 	/* ---- zeroing ---- */
 	zeroing_yields();
