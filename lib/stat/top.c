@@ -121,13 +121,16 @@ int gb_stat_top(const char *root, const char *const *dirs, int ndirs, double int
 	SCREEN *scr;
 	int all = 0, ch, quit = 0;
 
+	/* before newterm, which decides then how to write characters (set
+	 * after it, a CJK name came out as " W  \"); the character set
+	 * only, so that the figures read as in the table */
+	setlocale(LC_CTYPE, "");
 	if (!isatty(0) || !isatty(1) || !(scr = newterm(NULL, stdout, stdin))) {
 		gb_stat_collect(&s, root, dirs, ndirs);
 		gb_stat_table(&s, stdout, 0, 0);
 		gb_stat_free(&s);
 		return 0;
 	}
-	setlocale(LC_ALL, "");
 	set_term(scr);
 	cbreak();
 	noecho();
