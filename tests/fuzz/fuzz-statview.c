@@ -9,14 +9,19 @@
 
 #include "stat/stat.h"
 
-static void clean(const char *buf, size_t n, const char *allowed)
+/* the oracle, not what is fuzzed: no coverage traced in its loop over
+ * every byte the views wrote */
+#if defined(__clang__)
+__attribute__((no_sanitize("coverage")))
+#endif
+static void clean(const char *buf, size_t n, int tab)
 {
 	const unsigned char *p = (const unsigned char *)buf, *end = p + n;
 
 	while (p < end) {
 		int l = gb_stat_utf8_len(p);
 
-		if (*p && strchr(allowed, *p)) {
+		if (*p == '\n' || (tab && *p == '\t')) {
 			p++;
 			continue;
 		}
@@ -34,19 +39,22 @@ static void dump(const struct gb_snap *s, FILE *f) { gb_stat_dump(s, f, 1); }
 static void table(const struct gb_snap *s, FILE *f) { gb_stat_table(s, f, 0, 1); }
 static void colour(const struct gb_snap *s, FILE *f) { gb_stat_table(s, f, 1, 1); }
 
-static void check(const struct gb_snap *s, view *v, const char *allowed)
+static void check(const struct gb_snap *s, view *v, int tab)
 {
-	char *out = NULL;
-	size_t n = 0;
-	FILE *f = open_memstream(&out, &n);
+	/* one stream over one buffer for every run (opening a stream is
+	 * most of the time otherwise); far more than a view of one file */
+	static char out[1 << 20];
+	static FILE *f;
+	long n;
 
-	if (!f)
-		return;
+	if (!f && !(f = fmemopen(out, sizeof(out), "w")))
+		abort();
+	rewind(f);
 	v(s, f);
-	fclose(f);
-	if (allowed)
-		clean(out, n, allowed);
-	free(out);
+	fflush(f);
+	n = ftell(f);
+	if (tab >= 0)
+		clean(out, (size_t)n, tab);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -71,10 +79,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		s.ngpu = 1;
 		snprintf(s.gpu[0].name, sizeof(s.gpu[0].name), "%s", proc.st.dev[0].name);
 	}
-	check(&s, json, "\n");
-	check(&s, prom, "\n");
-	check(&s, dump, "\t\n");
-	check(&s, table, "\n");
-	check(&s, colour, NULL); /* its own escapes; only never a crash */
+	check(&s, json, 0);
+	check(&s, dump, 1);
+	check(&s, table, 0);
+	/* Prometheus quotes no reason, and the colours are the table's */
+	if (s.nproc) {
+		check(&s, prom, 0);
+		check(&s, colour, -1); /* its own escapes; only never a crash */
+	}
 	return 0;
 }
