@@ -96,6 +96,12 @@ include tests/tests.mk
 check: all $(TEST_PROGS)
 	$(Q)TEST_FUZZ=$(HAVE_LIBFUZZER) sh tests/run.sh
 
+# issue 17: every fuzzer for FUZZ_LONG_RUNS executions (10 million) or
+# FUZZ_LONG_SECONDS seconds; a table to $(OUT)/fuzz-long.md; not in check
+fuzz-long: $(FUZZERS)
+	$(Q)FUZZ=$(HAVE_LIBFUZZER) CLANG="$(CLANG)" FUZZ_LONG_RUNS="$(FUZZ_LONG_RUNS)" \
+		FUZZ_LONG_SECONDS="$(FUZZ_LONG_SECONDS)" OUT="$(OUT)" sh tests/fuzz/long.sh
+
 check-gpu: all
 	$(Q)NVCC="$(NVCC)" CUDA_HOME="$(CUDA_HOME)" sh tests/gpu/run.sh
 
@@ -156,7 +162,7 @@ clean: tests-clean
 distclean: clean
 	rm -f config.mak
 
-.PHONY: all check check-gpu kmod install-kmod install-dkms install uninstall clean distclean tests-clean
+.PHONY: all check check-gpu fuzz-long kmod install-kmod install-dkms install uninstall clean distclean tests-clean
 
 -include $(wildcard bin/*.d lib/*/*.d)
 .SECONDARY:

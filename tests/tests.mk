@@ -3,7 +3,7 @@
 TEST_CFLAGS := $(filter-out -fvisibility=hidden -fno-visibility-inlines-hidden,$(ALL_CFLAGS)) -Itests
 
 UNIT := tests/unit/t-size tests/unit/t-conf tests/unit/t-status tests/unit/t-ptrmap tests/unit/t-tune \
-	tests/unit/t-quant tests/unit/t-gguf tests/unit/t-ring
+	tests/unit/t-quant tests/unit/t-gguf tests/unit/t-ring tests/unit/t-stat
 ifneq ($(CUDA_HOME),)
 UNIT += tests/unit/t-cuabi
 endif
@@ -23,6 +23,10 @@ tests/unit/t-%: tests/unit/t-%.c lib/libgb.a tests/tap.h
 tests/unit/t-tune: tests/unit/t-tune.c lib/libgbtune.a lib/libgb.a lib/tune/tune.h tests/tap.h
 	$(QUIET) CC $@
 	$(Q)$(CC) $(TEST_CFLAGS) -o $@ $< lib/libgbtune.a lib/libgb.a
+
+tests/unit/t-stat: tests/unit/t-stat.c lib/libgbstat.a lib/libgbtune.a lib/libgb.a lib/stat/stat.h tests/tap.h
+	$(QUIET) CC $@
+	$(Q)$(CC) $(TEST_CFLAGS) -o $@ $< lib/libgbstat.a lib/libgbtune.a lib/libgb.a
 
 tests/unit/t-quant tests/unit/t-gguf: tests/unit/t-%: tests/unit/t-%.c lib/libgbquant.a lib/libgb.a lib/quant/quant.h tests/tap.h
 	$(QUIET) CC $@

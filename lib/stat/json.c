@@ -1,33 +1,10 @@
 /* gb-stat --json: one object, the dump's records as arrays of objects.
- * Strings are the unescaped text, valid UTF-8 passed through and any
- * other byte replaced by U+FFFD. */
+ * Strings are the unescaped text: printable UTF-8 as it is, controls
+ * (C0, DEL, C1) as \u00XX, and any byte that is not UTF-8 as U+FFFD, so
+ * the output is plain printable text even on a terminal. */
 #include <string.h>
 
 #include "stat/stat.h"
-
-int gb_stat_utf8_len(const unsigned char *s)
-{
-	int n, i;
-
-	if (s[0] < 0x80)
-		return 1;
-	if (s[0] >= 0xc2 && s[0] <= 0xdf)
-		n = 2;
-	else if (s[0] >= 0xe0 && s[0] <= 0xef)
-		n = 3;
-	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
-		n = 4;
-	else
-		return 0;
-	for (i = 1; i < n; i++)
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-	/* no overlong forms, no surrogates, nothing past U+10FFFF */
-	if ((n == 3 && s[0] == 0xe0 && s[1] < 0xa0) || (n == 3 && s[0] == 0xed && s[1] >= 0xa0) ||
-	    (n == 4 && s[0] == 0xf0 && s[1] < 0x90) || (n == 4 && s[0] == 0xf4 && s[1] >= 0x90))
-		return 0;
-	return n;
-}
 
 static void str(FILE *f, const char *s)
 {
@@ -35,18 +12,22 @@ static void str(FILE *f, const char *s)
 
 	fputc('"', f);
 	while (*p) {
-		int n = gb_stat_utf8_len(p);
+		int n = gb_stat_printable(p);
 
-		if (!n) {
-			fputs("\\ufffd", f);
-			p++;
-		} else if (*p == '"' || *p == '\\') {
+		if (*p == '"' || *p == '\\') {
 			fprintf(f, "\\%c", *p++);
-		} else if (*p < 0x20 || *p == 0x7f) {
-			fprintf(f, "\\u%04x", *p++);
-		} else {
+		} else if (n) {
 			fwrite(p, 1, (size_t)n, f);
 			p += n;
+		} else if (gb_stat_utf8_len(p) == 2) {
+			/* a C1 control, U+0080-U+009F */
+			fprintf(f, "\\u%04x", ((p[0] & 0x1f) << 6) | (p[1] & 0x3f));
+			p += 2;
+		} else if (*p < 0x80) {
+			fprintf(f, "\\u%04x", *p++);
+		} else {
+			fputs("\\ufffd", f);
+			p++;
 		}
 	}
 	fputc('"', f);

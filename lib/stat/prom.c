@@ -8,21 +8,22 @@
 
 #include "stat/stat.h"
 
-/* a label value: \\, \" and \n escaped, other control characters and
- * bytes that are not UTF-8 made '?' */
+/* a label value: \\, \" and \n escaped as the format has it; any other
+ * byte gb_stat_printable refuses as the text \xHH (the status file's
+ * escape), its backslash escaped */
 static void label(FILE *f, const char *s)
 {
 	const unsigned char *p = (const unsigned char *)s;
 
 	while (*p) {
-		int n = gb_stat_utf8_len(p);
+		int n = gb_stat_printable(p);
 
 		if (*p == '\\' || *p == '"')
 			fprintf(f, "\\%c", *p++);
 		else if (*p == '\n')
 			fputs("\\n", f), p++;
-		else if (!n || *p < 0x20 || *p == 0x7f)
-			fputc('?', f), p++;
+		else if (!n)
+			fprintf(f, "\\\\x%02x", *p++);
 		else
 			fwrite(p, 1, (size_t)n, f), p += n;
 	}

@@ -4,6 +4,7 @@
  *   collect   one snapshot: every status file of the run directories
  *             (live, stale or unreadable), the GPUs they use, the kernel
  *             module's pool and gb-tune's profile
+ *   text      what of a status file's text may reach a terminal
  *   table     the human view, colour on a terminal
  *   dump      tab-separated records, one a line
  *   json      the same, for tools
@@ -73,6 +74,13 @@ char *gb_stat_size(uint64_t bytes, char *buf, size_t n);
 const char *gb_stat_profile_name(int profile);
 /* length of the valid UTF-8 sequence at s, 0 if there is none */
 int gb_stat_utf8_len(const unsigned char *s);
+/* the rule for every view: the length of the printable character at s,
+ * or 0 for a byte to escape: a C0 control, DEL, a byte of a C1 control
+ * (U+0080-U+009F) or a byte that is not valid UTF-8 */
+int gb_stat_printable(const unsigned char *s);
+/* in, with each byte gb_stat_printable refuses as \xHH; cut to fit n
+ * between characters, never inside one or inside an escape */
+char *gb_stat_safe(const char *in, char *out, size_t n);
 
 /* outputs; all = also stale and unreadable files */
 void gb_stat_table(const struct gb_snap *s, FILE *f, int colour, int all);

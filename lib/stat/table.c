@@ -23,16 +23,18 @@ static const char *phase_colour(int phase)
 	return "";
 }
 
-/* the command, cut to w columns */
+/* the command, cut to w bytes: tabs and newlines as blanks, whatever
+ * else may not reach a terminal as \xHH */
 static void command(const struct gb_stat_proc *p, char *buf, size_t w)
 {
-	const char *c = *p->cmdline ? p->cmdline : p->comm;
+	char c[sizeof(p->cmdline)];
 	size_t i;
 
-	snprintf(buf, w + 1, "%s", c);
-	for (i = 0; buf[i]; i++)
-		if ((unsigned char)buf[i] < 0x20)
-			buf[i] = ' ';
+	snprintf(c, sizeof(c), "%s", *p->cmdline ? p->cmdline : p->comm);
+	for (i = 0; c[i]; i++)
+		if (c[i] == '\t' || c[i] == '\n')
+			c[i] = ' ';
+	gb_stat_safe(c, buf, w + 1);
 }
 
 static void host_line(const struct gb_snap *s, FILE *f, int colour)
@@ -58,15 +60,17 @@ static void host_line(const struct gb_snap *s, FILE *f, int colour)
 
 void gb_stat_table(const struct gb_snap *s, FILE *f, int colour, int all)
 {
-	char a[16], b[16], c[16], d[16], e[16], cmd[24];
+	char a[16], b[16], c[16], d[16], e[16], cmd[24], name[sizeof(s->gpu[0].name)], shown[31];
+	char t[4 * sizeof(s->bad[0].file) + 1];
 	int i, g;
 
 	host_line(s, f, colour);
 	for (g = 0; g < s->ngpu; g++) {
 		const struct gb_stat_gpu *u = &s->gpu[g];
 
-		fprintf(f, "%sgpu %-3d%s %.30s, %s: T1 %s  T2 %s  T3 %s  (%d process%s)%s\n", colour ? BOLD : "", u->index,
-			colour ? RESET : "", u->name, gb_stat_size(u->vram_physical, a, sizeof(a)),
+		gb_stat_unescape(u->name, name, sizeof(name));
+		fprintf(f, "%sgpu %-3d%s %s, %s: T1 %s  T2 %s  T3 %s  (%d process%s)%s\n", colour ? BOLD : "", u->index,
+			colour ? RESET : "", gb_stat_safe(name, shown, sizeof(shown)), gb_stat_size(u->vram_physical, a, sizeof(a)),
 			gb_stat_size(u->tier[0], b, sizeof(b)), gb_stat_size(u->tier[1], c, sizeof(c)),
 			gb_stat_size(u->tier[2], d, sizeof(d)), u->nproc, u->nproc == 1 ? "" : "es",
 			u->refused ? (colour ? "  " RED "refusals" RESET : "  refusals") : "");
@@ -109,9 +113,12 @@ void gb_stat_table(const struct gb_snap *s, FILE *f, int colour, int all)
 				s->nstale, s->nbad, colour ? RESET : "");
 	}
 	if (all) {
-		for (i = 0; i < s->nstale; i++)
-			fprintf(f, "stale   %s: %s\n", s->stale[i].file, s->stale[i].why);
+		/* the reasons quote what the files say */
+		for (i = 0; i < s->nstale; i++) {
+			fprintf(f, "stale   %s: ", gb_stat_safe(s->stale[i].file, t, sizeof(t)));
+			fprintf(f, "%s\n", gb_stat_safe(s->stale[i].why, t, sizeof(t)));
+		}
 		for (i = 0; i < s->nbad; i++)
-			fprintf(f, "bad     %s\n", s->bad[i].why);
+			fprintf(f, "bad     %s\n", gb_stat_safe(s->bad[i].why, t, sizeof(t)));
 	}
 }

@@ -31,7 +31,7 @@ static void bar(int y, int x, int w, uint64_t v, uint64_t max, int colour)
 
 static void draw(const struct gb_snap *s, double interval, int all)
 {
-	char a[16], b[16], c[16], when[16], cmd[64];
+	char a[16], b[16], c[16], when[16], cmd[64], name[sizeof(s->gpu[0].name)], t[4 * sizeof(s->bad[0].file) + 1];
 	int y = 0, i, d, g, cols = COLS, rows = LINES, bw;
 	time_t now = (time_t)s->taken;
 	struct tm tm;
@@ -56,7 +56,10 @@ static void draw(const struct gb_snap *s, double interval, int all)
 	for (g = 0; g < s->ngpu && y < rows - 4; g++) {
 		const struct gb_stat_gpu *u = &s->gpu[g];
 
-		mvprintw(y++, 0, "gpu %d %.28s %s: T1 %s T2 %s T3 %s, %d process%s", u->index, u->name,
+		/* a status file's text, here as in every view, only as
+		 * gb_stat_safe leaves it */
+		gb_stat_unescape(u->name, name, sizeof(name));
+		mvprintw(y++, 0, "gpu %d %s %s: T1 %s T2 %s T3 %s, %d process%s", u->index, gb_stat_safe(name, t, 29),
 			 gb_stat_size(u->vram_physical, a, sizeof(a)), gb_stat_size(u->tier[0], b, sizeof(b)),
 			 gb_stat_size(u->tier[1], c, sizeof(c)), gb_stat_size(u->tier[2], cmd, sizeof(cmd)), u->nproc,
 			 u->nproc == 1 ? "" : "es");
@@ -80,14 +83,14 @@ static void draw(const struct gb_snap *s, double interval, int all)
 		for (i = 0; i < s->nproc && y < rows - 1; i++) {
 			const struct gb_stat_proc *p = &s->proc[i];
 
-			snprintf(cmd, sizeof(cmd), "%s", *p->comm ? p->comm : "?");
+			gb_stat_safe(*p->comm ? p->comm : "?", cmd, 13);
 			for (d = 0; d < p->st.ndev && d < GB_STATUS_MAX_DEV && y < rows - 1; d++) {
 				const struct gb_status_dev *v = &p->st.dev[d];
 				int x = 36;
 
 				if (!v->present)
 					continue;
-				mvprintw(y, 0, "%-7d %-12.12s %-10.10s %3d", (int)p->st.pid, cmd, gb_phase_name(p->st.phase), d);
+				mvprintw(y, 0, "%-7d %-12s %-10.10s %3d", (int)p->st.pid, cmd, gb_phase_name(p->st.phase), d);
 				bar(y, x, bw, v->tier[0].bytes, v->vram_limit, C_T1);
 				mvprintw(y, x + bw, " %5s/%-5s", gb_stat_size(v->tier[0].bytes, a, sizeof(a)),
 					 gb_stat_size(v->vram_limit, b, sizeof(b)));
@@ -107,10 +110,13 @@ static void draw(const struct gb_snap *s, double interval, int all)
 			mvprintw(rows - 1, 0, "(%d more processes: gb-stat)", s->nproc - i);
 	}
 	if (all) {
+		/* "stale " or "bad   ", then cols - 7 bytes */
+		size_t tn = (size_t)cols - 6 < sizeof(t) ? (size_t)cols - 6 : sizeof(t);
+
 		for (i = 0; i < s->nstale && y < rows - 1; i++)
-			mvprintw(y++, 0, "stale %.*s", cols - 7, s->stale[i].file);
+			mvprintw(y++, 0, "stale %s", gb_stat_safe(s->stale[i].file, t, tn));
 		for (i = 0; i < s->nbad && y < rows - 1; i++)
-			mvprintw(y++, 0, "bad   %.*s", cols - 7, s->bad[i].why);
+			mvprintw(y++, 0, "bad   %s", gb_stat_safe(s->bad[i].why, t, tn));
 	}
 	refresh();
 }
@@ -121,13 +127,16 @@ int gb_stat_top(const char *root, const char *const *dirs, int ndirs, double int
 	SCREEN *scr;
 	int all = 0, ch, quit = 0;
 
+	/* before newterm, which decides then how to write characters (set
+	 * after it, a CJK name came out as " W  \"); the character set
+	 * only, so that the figures read as in the table */
+	setlocale(LC_CTYPE, "");
 	if (!isatty(0) || !isatty(1) || !(scr = newterm(NULL, stdout, stdin))) {
 		gb_stat_collect(&s, root, dirs, ndirs);
 		gb_stat_table(&s, stdout, 0, 0);
 		gb_stat_free(&s);
 		return 0;
 	}
-	setlocale(LC_ALL, "");
 	set_term(scr);
 	cbreak();
 	noecho();

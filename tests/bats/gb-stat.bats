@@ -188,6 +188,82 @@ assert d["host"]["pool"] is None and d["stale_count"] == 0
 	fi
 }
 
+# Another user's status file, as hostile as the parser lets it be: raw C1
+# controls (CSI, OSC, ST) and bytes that are not UTF-8 in the command line
+# and the GPU name, the file's own escapes for ESC, BEL, DEL and a C1 (which
+# the views unescape), printable UTF-8 beside them; and a file that does
+# not parse, whose error message quotes its hostile line.
+hostile() {
+	status_file "$D" "$P1" INFERENCE 1 1 $'\xc2\x9b31m caf\xc3\xa9 \xc2\x9d0;pwned\xc2\x9c \x9b\x9d\xff \\x1b[2J \\x9b \\xc2\\x9d \\x7f'
+	sed -i $'s/^dev0.name\t.*/dev0.name\t\xc2\x9bGPU caf\xc3\xa9 \xe6\x97\xa5\\\\x1b]0;gpu\\\\x07/' "$D/$P1.status"
+	printf 'version\t1\npid\t13\nphase\t\xc2\x9d0;pwned\xc2\x9c\xff\n' >"$D/13.status"
+}
+
+# FILE is what may reach a terminal: UTF-8, and no control character
+# (C0 but tab and newline, DEL, C1) raw
+terminal_safe() {
+	if ! iconv -f UTF-8 -t UTF-8 "$1" >/dev/null 2>&1; then
+		echo "$1: not UTF-8:"
+		cat -v "$1"
+		return 1
+	fi
+	if LC_ALL=C grep -naP '[\x00-\x08\x0b-\x1f\x7f]|\xc2[\x80-\x9f]' "$1" | cat -v | grep .; then
+		echo "$1: a raw control character, above"
+		return 1
+	fi
+}
+
+@test "a hostile status file: nothing of it reaches stdout raw, in any view or error message" {
+	hostile
+	local o=$BATS_TEST_TMPDIR/out m
+	for m in show "show --all" dump "dump --all" --json "--json --all" --prometheus top; do
+		# shellcheck disable=SC2086
+		"$S" -d "$D" $m </dev/null >"$o" 2>&1
+		echo "== gb-stat $m"
+		terminal_safe "$o"
+	done
+	"$S" -d "$D" --prometheus="$BATS_TEST_TMPDIR/greenboost.prom"
+	terminal_safe "$BATS_TEST_TMPDIR/greenboost.prom"
+	# colour: its own escapes, and no other
+	"$S" -d "$D" --all --color=always >"$o"
+	sed -i 's/\x1b\[[0-9;]*m//g' "$o"
+	terminal_safe "$o"
+	! grep -q $'\033' "$o"
+}
+
+@test "a hostile status file: the table and dump show \\xHH, printable UTF-8 as it is" {
+	hostile
+	run -0 "$S" -d "$D" --all
+	echo "$output"
+	[[ "${lines[1]}" == 'gpu 0   \xc2\x9bGPU café 日\x1b]0;gp, 140G: '* ]]
+	[[ "$output" =~ $P1\ +'\xc2\x9b31m caf'\ +INFERENCE ]]
+	[[ "$output" == *"bad     $D/13.status: line 3: unknown phase '"'\xc2\x9d0;pwned\xc2\x9c\xff'"'"* ]]
+	run -0 "$S" -d "$D" dump --all
+	# the status file's escapes kept, raw bytes escaped the same way
+	[[ "$output" == *$'\n''process'$'\t'"$P1"$'\t'"$(id -u)"$'\t''\xc2\x9b31m'$'\t''INFERENCE'$'\t'* ]]
+	[[ "$output" == *$'\t''\xc2\x9b31m caf'é' \xc2\x9d0;pwned\xc2\x9c \x9b\x9d\xff \x1b[2J \x9b \xc2\x9d \x7f'$'\n'* ]]
+	[[ "$output" == *$'\n''gpu'$'\t''0'$'\t''\xc2\x9bGPU café 日\x1b]0;gpu\x07'$'\t'* ]]
+	[[ "$output" == *$'\n''bad'$'\t''13'$'\t'"$D/13.status"$'\t'"$D/13.status: line 3: unknown phase '"'\xc2\x9d0;pwned\xc2\x9c\xff'"'" ]]
+}
+
+@test "a hostile status file: JSON's own escapes, Prometheus's own escapes" {
+	hostile
+	run -0 "$S" -d "$D" --prometheus
+	grep -qF 'greenboost_process_info{pid="'"$P1"'",comm="\\xc2\\x9b31m",' <<<"$output"
+	grep -qF 'greenboost_gpu_vram_bytes{gpu="0",name="\\xc2\\x9bGPU café 日\\x1b]0;gpu\\x07"} ' <<<"$output"
+	command -v python3 >/dev/null || skip "python3 checks the JSON"
+	run -0 "$S" -d "$D" --json --all
+	[[ "$output" == *'"comm":"\u009b31m"'* ]]
+	python3 -c '
+import json, sys
+d = json.loads(sys.argv[1])
+p = d["processes"][0]
+assert p["cmdline"] == "\x9b31m caf\xe9 \x9d0;pwned\x9c \ufffd\ufffd\ufffd \x1b[2J \ufffd \x9d \x7f", ascii(p["cmdline"])
+assert d["gpus"][0]["name"] == "\x9bGPU caf\xe9 \u65e5\x1b]0;gpu\x07", ascii(d["gpus"][0]["name"])
+assert d["bad"][0]["why"].endswith(": line 3: unknown phase \x27\x9d0;pwned\x9c\ufffd\x27"), ascii(d["bad"][0]["why"])
+' "$output"
+}
+
 @test "-w: again every interval, one record set after another" {
 	two
 	run timeout 2.6 "$S" -d "$D" -w 1 dump
@@ -254,6 +330,33 @@ assert d["host"]["pool"] is None and d["stale_count"] == 0
 		tmux -L gbstat has-session -t top 2>/dev/null || break
 	done
 	! tmux -L gbstat has-session -t top 2>/dev/null
+}
+
+@test "top under tmux: a hostile status file's text reaches the terminal escaped" {
+	command -v tmux >/dev/null || skip "tmux is needed to drive the live view"
+	hostile
+	local raw=$BATS_TEST_TMPDIR/raw screen=
+	# every byte gb-stat writes to the terminal, from its first screen
+	tmux -L gbstat -f /dev/null new-session -d -s top -x 80 -y 24 \
+		"sleep 1; LC_ALL=C.UTF-8 TERM=screen exec $S -d $D top -w 0.3"
+	tmux -L gbstat pipe-pane -t top -o "cat >>$raw"
+	for _ in 1 2 3 4 5 6 7 8 9 10; do
+		sleep 0.5
+		screen=$(tmux -L gbstat capture-pane -p -t top)
+		[[ "$screen" == *"$P1"* ]] && break
+	done
+	tmux -L gbstat send-keys -t top a
+	sleep 1
+	screen=$(tmux -L gbstat capture-pane -p -t top)
+	tmux -L gbstat send-keys -t top q
+	sleep 0.5
+	echo "$screen"
+	[[ "$screen" == *'gpu 0 \xc2\x9bGPU café 日\x1b]0;'* ]]
+	[[ "$screen" =~ $P1\ +'\xc2\x9b31m'\ +INFERENCE ]]
+	[[ "$screen" == *"bad   $D/13.status: line 3"* ]]
+	# curses' own escapes, but no C1, no OSC, no BEL, nothing that is not UTF-8
+	iconv -f UTF-8 -t UTF-8 "$raw" >/dev/null
+	! LC_ALL=C grep -aP '\xc2[\x80-\x9f]|\x1b\]|\x07' "$raw"
 }
 
 @test "a real process under the shim (and the CUDA test double): shown while it runs, gone after" {
