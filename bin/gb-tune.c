@@ -63,11 +63,12 @@ static void unknown_var(const char *name)
 	(void)name;
 }
 
-static uint64_t parse_hugepages(const char *s, const struct gb_machine *m)
+/* a count or a size, held to the margin the profile's own count keeps */
+static uint64_t parse_hugepages(const char *s, const struct gb_machine *m, int profile)
 {
 	const char *why;
-	uint64_t v, pages;
-	char *e;
+	uint64_t v, pages, max;
+	char *e, a[32], room[160];
 
 	if (*s >= '0' && *s <= '9' && (v = strtoull(s, &e, 10), !*e) && !strchr(s, '-')) {
 		pages = v;
@@ -76,8 +77,11 @@ static uint64_t parse_hugepages(const char *s, const struct gb_machine *m)
 			gb_die_usage("--hugepages %s: %s (a count of 2 MB pages, or a size like 16G)", s, why);
 		pages = v / (2ULL << 20);
 	}
-	if (pages > m->mem_total / (2ULL << 20))
-		gb_die_usage("--hugepages %s: more 2 MB pages than the machine has RAM for", s);
+	max = gb_tune_hugepages_max(m, profile, room, sizeof(room));
+	if (pages > max)
+		gb_die_usage("--hugepages %s: %llu pages is more than %s leaves free: at most %llu (%s, %s)", s,
+			     (unsigned long long)pages, profile == GB_TUNE_FULL ? "--full" : "--light",
+			     (unsigned long long)max, gb_size_human(max * (2ULL << 20), a, sizeof(a)), room);
 	return pages;
 }
 
@@ -240,7 +244,7 @@ int main(int argc, char **argv)
 		gb_die(GB_EXIT_SYS, "%s", err.msg);
 	if (hugepages) {
 		o.hugepages_set = 1;
-		o.hugepages = parse_hugepages(hugepages, &m);
+		o.hugepages = parse_hugepages(hugepages, &m, mode == M_FULL ? GB_TUNE_FULL : GB_TUNE_LIGHT);
 	}
 	if (swap)
 		parse_swap(swap, &o);

@@ -117,6 +117,10 @@ struct gb_tune_plan {
  * kernel lacks are left out.  -1 with err. */
 int gb_tune_plan_make(const char *root, const struct gb_machine *m, const struct gb_conf *c,
 		      const struct gb_tune_opts *o, struct gb_tune_plan *p, struct gb_err *err);
+/* the most 2 MB pages the profile holds, whatever is asked: all of RAM
+ * but what the rest of the machine keeps, less greenboost.ko's pool;
+ * and what that is */
+uint64_t gb_tune_hugepages_max(const struct gb_machine *m, int profile, char *why, size_t n);
 /* the hugepage count the budget gives, and why */
 uint64_t gb_tune_hugepages_for(const struct gb_machine *m, const struct gb_conf *c, int profile,
 			       char *why, size_t n);

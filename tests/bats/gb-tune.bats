@@ -53,7 +53,7 @@ values() {
 	[ "$status" -eq 100 ]
 	run "$T" --root "$R" --full --hugepages 1T
 	[ "$status" -eq 100 ]
-	[[ "$output" == *"more 2 MB pages than the machine has RAM for"* ]]
+	[[ "$output" == *"--hugepages 1T: 524288 pages is more than --full leaves free: at most 24576"* ]]
 	run "$T" --root "$R" extra
 	[ "$status" -eq 100 ]
 	run "$T" --root "$BATS_TEST_TMPDIR/none" --status
@@ -353,6 +353,28 @@ values() {
 	run -0 "$T" --root "$R" --full --hugepages 1G
 	[[ "$output" == *"vm.nr_hugepages 0 -> 512"* ]]
 	[[ "$output" == *"vm.nr_overcommit_hugepages 512 -> 0"* ]]
+}
+
+@test "--hugepages is held to the profile's margin: all RAM but a quarter (--full), half (--light)" {
+	run "$T" --root "$R" --light --hugepages 64G --persist
+	[ "$status" -eq 100 ]
+	[ "$output" = "gb-tune: usage: --hugepages 64G: 32768 pages is more than --light leaves free: at most 16384 (32.0 GiB, all of 64.0 GiB of RAM but 32.0 GiB)" ]
+	[ ! -e "$R/etc/sysctl.d/90-greenboost.conf" ]
+	[ ! -e "$R/var/lib/greenboost/tune.state" ]
+	run "$T" --root "$R" --full --hugepages 24577 --persist
+	[ "$status" -eq 100 ]
+	[[ "$output" == *"24577 pages is more than --full leaves free: at most 24576 (48.0 GiB, all of 64.0 GiB of RAM but 16.0 GiB)" ]]
+	[ ! -e "$R/etc/sysctl.d/90-greenboost.conf" ]
+	run -0 "$T" --root "$R" --full --hugepages 24576
+	[[ "$output" == *"vm.nr_hugepages 0 -> 24576"* ]]
+	run -0 "$T" --root "$R" --light --hugepages 32G
+	[[ "$output" == *"vm.nr_overcommit_hugepages 0 -> 16384"* ]]
+	# greenboost.ko's pool is memory taken too
+	mkdir -p "$R/sys/class/misc/greenboost"
+	echo $((8 << 30)) >"$R/sys/class/misc/greenboost/total_bytes"
+	run "$T" --root "$R" --full --hugepages 48G
+	[ "$status" -eq 100 ]
+	[[ "$output" == *"at most 20480 (40.0 GiB, all of 64.0 GiB of RAM but 16.0 GiB, less greenboost.ko's pool of 8.0 GiB)" ]]
 }
 
 @test "hugepages = off in the configuration: --light has nothing to do" {

@@ -111,11 +111,16 @@ int main(void)
 	m.pool_bytes = 8 * GB_GiB;
 	is_int(gb_tune_hugepages_for(&m, &c, GB_TUNE_FULL, why, sizeof(why)), 20480, "less greenboost.ko's 8 GiB pool");
 	ok(strstr(why, "greenboost.ko's pool of 8.0 GiB") != NULL, "and says so: %s", why);
+	is_int(gb_tune_hugepages_max(&m, GB_TUNE_FULL, why, sizeof(why)), 20480, "at most: the same margin, the pool too");
+	ok(!strcmp(why, "all of 64.0 GiB of RAM but 16.0 GiB, less greenboost.ko's pool of 8.0 GiB"), "and why: %s", why);
 	m.pool_bytes = 0;
+	is_int(gb_tune_hugepages_max(&m, GB_TUNE_LIGHT, why, sizeof(why)), 16384, "at most, --light: half of RAM");
 	gb_conf_set(&c, gb_conf_key_find("host_limit"), "10G", "test", &err);
 	is_int(gb_tune_hugepages_for(&m, &c, GB_TUNE_FULL, why, sizeof(why)), 5120, "host_limit 10G: 10 GiB");
 	m.mem_total = 2 * GB_GiB;
 	is_int(gb_tune_hugepages_for(&m, &c, GB_TUNE_LIGHT, why, sizeof(why)), 0, "2 GiB and --light: none");
+	is_int(gb_tune_hugepages_max(&m, GB_TUNE_LIGHT, why, sizeof(why)), 0, "2 GiB and --light: none at most");
+	is_int(gb_tune_hugepages_max(&m, GB_TUNE_FULL, why, sizeof(why)), 512, "2 GiB and --full: all but 1 GiB at most");
 
 	/* ---- the swap header ---- */
 	ok(gb_swap_header(page, sizeof(page), 64ULL << 20, uuid) == 0, "a header for 64M");
