@@ -228,6 +228,11 @@ int gb_persist_write(const char *root, const struct gb_tune_plan *p, int profile
 		if (fstab_edit(root, line, *s->fstab_line ? s->fstab_line : NULL, err) < 0)
 			return -1;
 		snprintf(s->fstab_line, sizeof(s->fstab_line), "%s", line);
+	} else if (*s->fstab_line) {
+		/* the swap file went: its line goes with it */
+		if (fstab_edit(root, NULL, s->fstab_line, err) < 0)
+			return -1;
+		*s->fstab_line = 0;
 	}
 	return 0;
 }

@@ -437,6 +437,25 @@ values() {
 	cmp "$BATS_TEST_TMPDIR/fstab" "$R/etc/fstab"
 }
 
+@test "--swap off removes the swap file's /etc/fstab line with the file" {
+	cp "$R/etc/fstab" "$BATS_TEST_TMPDIR/fstab"
+	run -0 "$T" --root "$R" --full --swap 64M --persist
+	grep -qx '/mnt/fast/greenboost.swap none swap sw,nofail 0 0 # gb-tune' "$R/etc/fstab"
+	run -0 "$T" --root "$R" --full --swap off
+	[[ "$output" == *"swap.file /mnt/fast/greenboost.swap -> none"* ]]
+	[ ! -e "$R/mnt/fast/greenboost.swap" ]
+	cmp "$BATS_TEST_TMPDIR/fstab" "$R/etc/fstab"
+	! grep -q '^fstab' "$R/var/lib/greenboost/tune.state"
+	grep -qx 'vm.swappiness = 10' "$R/etc/sysctl.d/90-greenboost.conf"
+	# --light --swap off too
+	run -0 "$T" --root "$R" --full --swap 64M
+	grep -q 'greenboost.swap.*# gb-tune' "$R/etc/fstab"
+	run -0 "$T" --root "$R" --light --swap off
+	cmp "$BATS_TEST_TMPDIR/fstab" "$R/etc/fstab"
+	run -0 "$T" --root "$R" --revert
+	cmp "$BATS_TEST_TMPDIR/fstab" "$R/etc/fstab"
+}
+
 @test "--persist never overwrites a file gb-tune did not write" {
 	mkdir -p "$R/etc/sysctl.d"
 	echo 'vm.swappiness = 1' >"$R/etc/sysctl.d/90-greenboost.conf"
