@@ -147,7 +147,7 @@ int gb_tune_apply(const char *root, const struct gb_machine *m, const struct gb_
 		  const struct gb_tune_opts *o, int dry_run, FILE *out)
 {
 	static struct gb_tune_state old, s;
-	char cur[GB_TUNE_VAL], swap_path[GB_TUNE_PATH] = "", full[GB_TUNE_PATH * 2], a[32];
+	char cur[GB_TUNE_VAL], swap_path[GB_TUNE_PATH] = "", a[32];
 	struct gb_err err;
 	int i, r, swap_new = 0, swap_drop = 0, persist;
 
@@ -188,24 +188,16 @@ int gb_tune_apply(const char *root, const struct gb_machine *m, const struct gb_
 		if (swap_target(root, m, o, swap_path, sizeof(swap_path)) < 0)
 			return GB_TUNE_EXIT_MISSING;
 		if (strcmp(swap_path, old.swapfile) || o->swap_bytes != old.swap_bytes) {
-			if (!gb_tune_path(root, swap_path, full, sizeof(full)) || access(full, F_OK) == 0) {
-				gb_log(GB_LOG_ERROR, "%s exists%s: not overwriting it; nothing changed", swap_path,
-				       strcmp(swap_path, old.swapfile) ? "" : " (gb-tune's, of another size: "
-									    "gb-tune --swap off first)");
-				return GB_TUNE_EXIT_MISSING;
-			}
-			{
-				char dir[GB_TUNE_PATH * 2], *sl;
+			if (gb_swap_check(root, swap_path, o->swap_bytes, &err) < 0) {
+				int e = errno;
 
-				snprintf(dir, sizeof(dir), "%s", full);
-				sl = strrchr(dir, '/');
-				if (sl)
-					sl[sl == dir] = 0;
-				if (access(dir, W_OK) < 0) {
-					gb_log(GB_LOG_ERROR, "unable to make a swap file in %s: %s; nothing changed", dir,
-					       strerror(errno));
-					return errno == ENOENT ? GB_TUNE_EXIT_MISSING : GB_TUNE_EXIT_NOTROOT;
-				}
+				if (e == EEXIST)
+					gb_log(GB_LOG_ERROR, "%s exists%s: not overwriting it; nothing changed", swap_path,
+					       strcmp(swap_path, old.swapfile) ? "" : " (gb-tune's, of another size: "
+										    "gb-tune --swap off first)");
+				else
+					gb_log(GB_LOG_ERROR, "%s; nothing changed", err.msg);
+				return e == EACCES ? GB_TUNE_EXIT_NOTROOT : GB_TUNE_EXIT_MISSING;
 			}
 			swap_new = 1;
 			swap_drop = *old.swapfile != 0;

@@ -163,10 +163,19 @@ int gb_tune_profile_from_name(const char *s);
 
 /* ---- swap ---- */
 
-/* a swap file of bytes at path: created (never over an existing file),
- * given a swap header, and enabled unless enable is 0; -1 with err */
+/* Can a swap file be made at path?  Its directories are real ones (no
+ * symbolic links), owned by root (under a test root: or by the user
+ * running gb-tune) and writable by nobody else; the file is not there.
+ * 0, or -1 with err and errno: ENOENT a directory missing, EACCES not
+ * writable, EEXIST the file is there, others the place is unfit. */
+int gb_swap_check(const char *root, const char *path, uint64_t bytes, struct gb_err *err);
+/* a swap file of bytes at path: its directories checked as above,
+ * created (never over an existing file), given a swap header, and enabled
+ * unless enable is 0, through the descriptor gb-tune opened; -1 with err,
+ * nothing left */
 int gb_swap_make(const char *root, const char *path, uint64_t bytes, int enable, struct gb_err *err);
-/* disabled if active, then removed; a missing file is fine; -1 with err */
+/* disabled if in use, then removed, through descriptors opened as above;
+ * a missing file is fine; -1 with err, the file left as it was */
 int gb_swap_remove(const char *root, const char *path, struct gb_err *err);
 /* 1 if /proc/swaps lists path, 0 if not, -1 if unknown */
 int gb_swap_active(const char *root, const char *path);

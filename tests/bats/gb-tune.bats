@@ -424,6 +424,54 @@ values() {
 	[ "$status" -eq 4 ]
 }
 
+@test "--swap refuses a directory others could put a file in: group or world writable, a link, another owner" {
+	before=$(values)
+	chmod 775 "$R/mnt/fast"
+	run "$T" --root "$R" --full --swap 64M
+	[ "$status" -eq 4 ]
+	[[ "$output" == *"gb-tune: error: /mnt/fast is writable by its group: they could swap in a file of their own; nothing changed"* ]]
+	chmod 1777 "$R/mnt"
+	chmod 755 "$R/mnt/fast"
+	run "$T" --root "$R" --full --swap 64M:/mnt/fast/x.swap
+	[ "$status" -eq 4 ]
+	[[ "$output" == *"/mnt is writable by everyone"* ]]
+	chmod 755 "$R/mnt"
+	ln -s fast "$R/mnt/link"
+	run "$T" --root "$R" --full --swap 64M:/mnt/link/x.swap
+	[ "$status" -eq 4 ]
+	[[ "$output" == *"/mnt/link is a symbolic link: a swap file's directories must be real ones; nothing changed"* ]]
+	if [ "$(id -u)" -eq 0 ]; then
+		chown 65534 "$R/mnt/fast"
+		run "$T" --root "$R" --full --swap 64M
+		[ "$status" -eq 4 ]
+		[[ "$output" == *"/mnt/fast is owned by uid 65534, not root"* ]]
+		chown 0 "$R/mnt/fast"
+	fi
+	[ "$(values)" = "$before" ]
+	[ ! -e "$R/var/lib/greenboost/tune.state" ]
+	[ -z "$(ls "$R/mnt/fast")" ]
+}
+
+@test "a swap file whose directory became writable by others, or that became a link, is left alone" {
+	run -0 "$T" --root "$R" --full --swap 64M
+	chmod 775 "$R/mnt/fast"
+	run "$T" --root "$R" --full --swap off
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"/mnt/fast is writable by its group"*"all changes rolled back"* ]]
+	[ -f "$R/mnt/fast/greenboost.swap" ]
+	grep -q $'^swapfile\t/mnt/fast/greenboost.swap\t' "$R/var/lib/greenboost/tune.state"
+	chmod 755 "$R/mnt/fast"
+	mv "$R/mnt/fast/greenboost.swap" "$R/mnt/fast/moved"
+	ln -s moved "$R/mnt/fast/greenboost.swap"
+	run "$T" --root "$R" --revert
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"/mnt/fast/greenboost.swap is a symbolic link now: left alone"* ]]
+	[ -f "$R/mnt/fast/moved" ]
+	rm "$R/mnt/fast/greenboost.swap"
+	run -0 "$T" --root "$R" --revert
+	[ ! -e "$R/var/lib/greenboost/tune.state" ]
+}
+
 @test "--persist: files under /etc, an fstab line, all gone on --revert" {
 	cp "$R/etc/fstab" "$BATS_TEST_TMPDIR/fstab"
 	run -0 "$T" --root "$R" --full --swap 64M --persist

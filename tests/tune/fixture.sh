@@ -56,5 +56,7 @@ fixture_tree() {
 	30 22 259:1 / /mnt/fast rw,relatime shared:9 - ext4 /dev/nvme0n1p1 rw
 	MI
 	: >"$d/proc/swaps"
+	# a swap file's directories: writable by their owner only, whatever the umask
+	chmod 755 "$d" "$d/mnt" "$d/mnt/fast"
 	printf '# /etc/fstab\nUUID=1234 / ext4 errors=remount-ro 0 1\n' >"$d/etc/fstab"
 }
