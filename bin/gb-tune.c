@@ -52,8 +52,8 @@ static void help(void)
 	       "  -h, --help             this text\n"
 	       "  -V, --version          print the version\n\n"
 	       "Exit status: 0 done; 1 a change failed and all were rolled back (or a revert left\n"
-	       "some); 2 needs root; 3 /proc/sys or /sys is read-only; 4 a device or path is missing\n"
-	       "or not gb-tune's; 100 usage; 111 system error.  See gb-tune(8).\n",
+	       "some); 2 needs root; 3 /proc/sys or /sys is read-only; 4 a device or path is missing,\n"
+	       "not gb-tune's, or no place for a swap file; 100 usage; 111 system error.  See gb-tune(8).\n",
 	       gb_conf_path());
 	exit(0);
 }

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/random.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/statvfs.h>
 #include <sys/swap.h>
 #include <unistd.h>
@@ -136,7 +137,7 @@ static int open_dir_of(const char *root, const char *path, char *name, size_t n,
 	snprintf(shown, sizeof(shown), "/");
 	if (check_dir(fd, shown, err) < 0)
 		goto bad;
-	for (c = buf + 1; c && *c; c = slash) {
+	for (c = slash == buf ? NULL : buf + 1; c && *c; c = slash) {
 		slash = strchr(c, '/');
 		if (slash)
 			*slash++ = 0;
@@ -176,6 +177,18 @@ bad:
 	return -1;
 }
 
+/* statfs magic numbers, for the filesystem's name */
+static const struct {
+	unsigned long magic;
+	const char *name;
+} fs_magic[] = {
+	{ 0xEF53, "ext4" },         { 0x58465342, "xfs" },     { 0x01021994, "tmpfs" },  { 0x858458f6, "ramfs" },
+	{ 0x9123683e, "btrfs" },    { 0x6969, "nfs" },         { 0xff534d42, "cifs" },   { 0xfe534d42, "smb2" },
+	{ 0x65735546, "fuse" },     { 0x794c7630, "overlay" }, { 0x2fc12fc1, "zfs" },    { 0xf2f52010, "f2fs" },
+	{ 0x4d44, "vfat" },         { 0x2011bab0, "exfat" },   { 0x5346544e, "ntfs" },   { 0x73717368, "squashfs" },
+	{ 0xca451a4e, "bcachefs" }, { 0x6e736673, "nsfs" },    { 0x62656572, "sysfs" },  { 0x9fa0, "proc" },
+};
+
 /* the filesystems gb-tune makes swap files on: extents mapped in place,
  * no copy-on-write, local (gb_swap_nvme_dir picks among the same) */
 static const char *const fs_ok[] = { "ext4", "ext3", "ext2", "xfs", NULL };
@@ -190,9 +203,96 @@ static int fs_is_ok(const char *type)
 	return 0;
 }
 
+/* the type of the filesystem that the directory dir (below root) is on:
+ * the kernel's word for the real one, the test tree's mountinfo for
+ * --root's; -1 if unknown */
+static int fs_type(const char *root, int dirfd, const char *dir, char *type, size_t n)
+{
+	char path[GB_TUNE_PATH * 2], best[GB_TUNE_PATH] = "", *t, *line, *save = NULL;
+	size_t i, bl = 0;
+
+	if (real_root(root)) {
+		struct statfs sf;
+
+		if (fstatfs(dirfd, &sf) < 0)
+			return -1;
+		for (i = 0; i < sizeof(fs_magic) / sizeof(fs_magic[0]); i++)
+			if ((unsigned long)sf.f_type == fs_magic[i].magic) {
+				snprintf(type, n, "%s", fs_magic[i].name);
+				return 0;
+			}
+		snprintf(type, n, "a filesystem of type 0x%lx", (unsigned long)sf.f_type);
+		return 0;
+	}
+	if (!gb_tune_path(root, "/proc/self/mountinfo", path, sizeof(path)) || !(t = gb_read_file(path, 1 << 20, NULL)))
+		return -1;
+	/* the last mount of the longest mount point above dir */
+	for (line = strtok_r(t, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		char *f[64], *s2 = NULL, *w;
+		int nf = 0, k;
+		size_t l;
+
+		for (w = strtok_r(line, " ", &s2); w && nf < 64; w = strtok_r(NULL, " ", &s2))
+			f[nf++] = w;
+		for (k = 6; k < nf && strcmp(f[k], "-"); k++)
+			;
+		if (nf < 10 || k + 1 >= nf)
+			continue;
+		l = strlen(f[4]);
+		if (strcmp(f[4], "/") && (strncmp(dir, f[4], l) || (dir[l] && dir[l] != '/')))
+			continue;
+		if (!strcmp(f[4], "/"))
+			l = 0;
+		if (l >= bl && strlen(f[k + 1]) < sizeof(best)) {
+			bl = l;
+			snprintf(best, sizeof(best), "%s", f[k + 1]);
+		}
+	}
+	free(t);
+	if (!*best)
+		return -1;
+	snprintf(type, n, "%s", best);
+	return 0;
+}
+
+/* the filesystem takes a swap file, and has room for one of bytes */
+static int check_fs(const char *root, int dirfd, const char *path, uint64_t bytes, struct gb_err *err)
+{
+	char dir[GB_TUNE_PATH], type[64], a[32], b[32], c[32], d[32], *sl;
+	struct statvfs sv;
+	uint64_t avail, size, margin;
+
+	snprintf(dir, sizeof(dir), "%s", path);
+	sl = strrchr(dir, '/');
+	sl[sl == dir] = 0;
+	if (fs_type(root, dirfd, dir, type, sizeof(type)) < 0)
+		return refuse(err, ENOENT, "unable to tell which filesystem %s is on", dir);
+	if (!strcmp(type, "tmpfs") || !strcmp(type, "ramfs"))
+		return refuse(err, EXDEV, "%s is on %s, which is memory: a swap file there would take the RAM it is "
+				     "meant to give; name a place on ext4 or xfs", dir, type);
+	if (!fs_is_ok(type))
+		return refuse(err, EXDEV, "%s is on %s, where gb-tune makes no swap files (they need ext2, ext3, ext4 "
+				     "or xfs: extents mapped in place, no copy-on-write, a local disk)", dir, type);
+	if (fstatvfs(dirfd, &sv) < 0)
+		return fail(err, "examine the filesystem of", dir);
+	/* f_bavail leaves root's reserve; then a margin for everyone else */
+	avail = (uint64_t)sv.f_bavail * sv.f_frsize;
+	size = (uint64_t)sv.f_blocks * sv.f_frsize;
+	margin = size / 100 > GB_SWAP_MARGIN_MIN ? size / 100 : GB_SWAP_MARGIN_MIN;
+	if (avail <= margin)
+		return refuse(err, ENOSPC, "%s has %s free (root's reserve aside), and a swap file leaves %s of it: "
+				      "no room for one", dir, gb_size_human(avail, a, sizeof(a)),
+			      gb_size_human(margin, b, sizeof(b)));
+	if (avail - margin < bytes)
+		return refuse(err, ENOSPC, "%s has %s free (root's reserve aside), and a swap file leaves %s of it: "
+				      "%s is too much, at most %s fits", dir, gb_size_human(avail, a, sizeof(a)),
+			      gb_size_human(margin, b, sizeof(b)), gb_size_human(bytes, c, sizeof(c)),
+			      gb_size_human(avail - margin, d, sizeof(d)));
+	return 0;
+}
+
 int gb_swap_check(const char *root, const char *path, uint64_t bytes, struct gb_err *err)
 {
-	(void)bytes;
 	char name[GB_TUNE_PATH];
 	struct stat st;
 	int dfd = open_dir_of(root, path, name, sizeof(name), err), r = -1;
@@ -211,7 +311,7 @@ int gb_swap_check(const char *root, const char *path, uint64_t bytes, struct gb_
 	} else if (errno != ENOENT) {
 		fail(err, "examine", path);
 	} else {
-		r = 0;
+		r = check_fs(root, dfd, path, bytes, err);
 	}
 	{
 		int e = errno;
@@ -243,14 +343,23 @@ int gb_swap_make(const char *root, const char *path, uint64_t bytes, int enable,
 		free(page);
 		return -1;
 	}
+	/* checked again just before: another writer may have taken the room */
+	if (check_fs(root, dfd, path, bytes, err) < 0)
+		goto out;
 	/* never over a file that is there: it may be someone's data */
 	fd = openat(dfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd < 0) {
 		fail(err, "create", path);
 		goto out;
 	}
-	/* a swap file may have no holes: allocated, or written */
+	/* a swap file may have no holes: allocated, or where the filesystem
+	 * cannot allocate, written; a full disk is an error, not a reason to
+	 * write until it is fuller */
 	if (fallocate(fd, 0, 0, (off_t)bytes) < 0) {
+		if (errno != EOPNOTSUPP) {
+			fail(err, "allocate the space of", path);
+			goto undo;
+		}
 		if (fill_zeros(fd, bytes) < 0)
 			goto bad;
 		zeroed = 1;

@@ -163,16 +163,22 @@ int gb_tune_profile_from_name(const char *s);
 
 /* ---- swap ---- */
 
-/* Can a swap file be made at path?  Its directories are real ones (no
- * symbolic links), owned by root (under a test root: or by the user
- * running gb-tune) and writable by nobody else; the file is not there.
- * 0, or -1 with err and errno: ENOENT a directory missing, EACCES not
- * writable, EEXIST the file is there, others the place is unfit. */
+/* what a swap file leaves free on its filesystem, besides root's reserve:
+ * 1% of it, at least this */
+#define GB_SWAP_MARGIN_MIN (64ULL << 20)
+
+/* Can a swap file of bytes be made at path?  Its directories are real
+ * ones (no symbolic links), owned by root (under a test root: or by the
+ * user running gb-tune) and writable by nobody else; the file is not
+ * there; the filesystem is ext2/3/4 or xfs (the test tree's mountinfo
+ * says, under a test root) with room for it and the margin.  0, or -1
+ * with err and errno: ENOENT a directory missing, EACCES not writable,
+ * EEXIST the file is there, others the place is unfit. */
 int gb_swap_check(const char *root, const char *path, uint64_t bytes, struct gb_err *err);
-/* a swap file of bytes at path: its directories checked as above,
- * created (never over an existing file), given a swap header, and enabled
- * unless enable is 0, through the descriptor gb-tune opened; -1 with err,
- * nothing left */
+/* a swap file of bytes at path: checked as above, created (never over an
+ * existing file), allocated (written with zeros only where the filesystem
+ * cannot allocate), given a swap header, and enabled unless enable is 0,
+ * through the descriptor gb-tune opened; -1 with err, nothing left */
 int gb_swap_make(const char *root, const char *path, uint64_t bytes, int enable, struct gb_err *err);
 /* disabled if in use, then removed, through descriptors opened as above;
  * a missing file is fine; -1 with err, the file left as it was */

@@ -472,6 +472,64 @@ values() {
 	[ ! -e "$R/var/lib/greenboost/tune.state" ]
 }
 
+@test "a swap file where fallocate finds the disk full: an error, never zeros until it is" {
+	before=$(values)
+	FAILFALLOCATE=ENOSPC LD_PRELOAD=$top/tests/tune/libfailwrite.so run "$T" --root "$R" --full --swap 64M
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"gb-tune: error: unable to allocate the space of /mnt/fast/greenboost.swap: No space left on device; all changes rolled back"* ]]
+	[ ! -e "$R/mnt/fast/greenboost.swap" ]
+	[ "$(values)" = "$before" ]
+	[ ! -e "$R/var/lib/greenboost/tune.state" ]
+	FAILFALLOCATE=EIO LD_PRELOAD=$top/tests/tune/libfailwrite.so run "$T" --root "$R" --full --swap 64M
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"Input/output error; all changes rolled back"* ]]
+	[ ! -e "$R/mnt/fast/greenboost.swap" ]
+	# a filesystem that cannot allocate at all: written with zeros, no hole
+	FAILFALLOCATE=EOPNOTSUPP LD_PRELOAD=$top/tests/tune/libfailwrite.so run -0 "$T" --root "$R" --full --swap 64M
+	f=$R/mnt/fast/greenboost.swap
+	[ "$(stat -c %s "$f")" -eq $((64 << 20)) ]
+	[ "$(($(stat -c '%b * %B' "$f")))" -ge $((64 << 20)) ]
+}
+
+@test "--swap refuses tmpfs, ramfs and filesystems where swap files do not work, PATH or not" {
+	mkdir -p "$R/dev/shm" "$R/ram" "$R/mnt/btr"
+	chmod 755 "$R/dev" "$R/dev/shm" "$R/ram" "$R/mnt/btr"
+	cat >>"$R/proc/self/mountinfo" <<-MI
+	31 22 0:40 / /dev/shm rw,nosuid,nodev shared:10 - tmpfs tmpfs rw
+	32 22 0:41 / /ram rw shared:11 - ramfs ramfs rw
+	33 22 8:17 / /mnt/btr rw,relatime shared:12 - btrfs /dev/sdb1 rw,space_cache=v2
+	MI
+	before=$(values)
+	run "$T" --root "$R" --full --swap 64M:/dev/shm/greenboost.swap
+	[ "$status" -eq 4 ]
+	[[ "$output" == *"gb-tune: error: /dev/shm is on tmpfs, which is memory: a swap file there would take the RAM it is meant to give; name a place on ext4 or xfs; nothing changed"* ]]
+	run "$T" --root "$R" --full --swap 64M:/ram/greenboost.swap
+	[ "$status" -eq 4 ]
+	[[ "$output" == *"/ram is on ramfs, which is memory"* ]]
+	run "$T" --root "$R" --full --swap 64M:/mnt/btr/greenboost.swap
+	[ "$status" -eq 4 ]
+	[[ "$output" == *"/mnt/btr is on btrfs, where gb-tune makes no swap files (they need ext2, ext3, ext4 or xfs"* ]]
+	[ -z "$(find "$R/dev/shm" "$R/ram" "$R/mnt/btr" -type f)" ]
+	[ "$(values)" = "$before" ]
+	# / is ext4 in the fixture
+	run -0 "$T" --root "$R" --full --swap 64M:/greenboost.swap
+	[ -f "$R/greenboost.swap" ]
+}
+
+@test "--swap leaves root's reserve and a margin free: a file too large for the filesystem is refused" {
+	[ "$(id -u)" -eq 0 ] && command -v unshare >/dev/null || skip "needs root and unshare for a small filesystem"
+	before=$(values)
+	# a 200M filesystem at /mnt/fast (the fixture says ext4): 64M stays free
+	run unshare -m sh -c "mount -t tmpfs -o size=200M,mode=755 tmpfs '$R/mnt/fast' &&
+		{ '$T' --root '$R' --full --swap 160M; echo \"exit \$?, used \$(du -sk '$R/mnt/fast' | cut -f1)K\"; }"
+	[[ "$output" == *"gb-tune: error: /mnt/fast has 200.0 MiB free (root's reserve aside), and a swap file leaves 64.0 MiB of it: 160.0 MiB is too much, at most 136.0 MiB fits; nothing changed"* ]]
+	[[ "$output" == *"exit 4, used 0K"* ]]
+	[ "$(values)" = "$before" ]
+	run unshare -m sh -c "mount -t tmpfs -o size=200M,mode=755 tmpfs '$R/mnt/fast' && '$T' --root '$R' --full --swap 128M"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"swap.file none -> /mnt/fast/greenboost.swap (128.0 MiB)"* ]]
+}
+
 @test "--persist: files under /etc, an fstab line, all gone on --revert" {
 	cp "$R/etc/fstab" "$BATS_TEST_TMPDIR/fstab"
 	run -0 "$T" --root "$R" --full --swap 64M --persist

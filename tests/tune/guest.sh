@@ -124,6 +124,17 @@ snapshot >/tmp/now
 cmp -s /tmp/tuned /tmp/now
 ok $? "--full again leaves every value as it was"
 
+# ---- a swap file on the guest's root, a filesystem in memory: refused ----
+cp $STATE /tmp/state0
+$T --full --hugepages 64M --swap 64M:/tmp/greenboost.swap >/tmp/out 2>/tmp/err
+is "$?" 4 "--swap on the initramfs: exit 4"
+grep -Eq 'is on (tmpfs|ramfs), which is memory' /tmp/err
+ok $? "--swap on the initramfs: says it is memory"
+sed 's/^/# /' /tmp/err
+snapshot >/tmp/now
+[ ! -e /tmp/greenboost.swap ] && cmp -s /tmp/tuned /tmp/now && cmp -s $STATE /tmp/state0
+ok $? "--swap on the initramfs: no file made, nothing changed"
+
 # ---- the default hugepage count, from host_limit and RAM ----
 total=$(awk '/^MemTotal:/ { print $2 * 1024 }' /proc/meminfo)
 keep=$((total / 4 > 1073741824 ? total / 4 : 1073741824))

@@ -3,9 +3,12 @@
  * write(2) to a file whose path contains $FAILWRITE fails with EIO.  The
  * bats tests use it to make a change fail halfway through --full, and
  * (through pwrite(2)) gb-quant's output fail halfway through a model.
+ * With $FAILFALLOCATE (ENOSPC, EOPNOTSUPP or EIO), fallocate(2) fails so:
+ * a full disk, or a filesystem that cannot allocate.
  */
 #include <dlfcn.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -56,3 +59,18 @@ ssize_t pwrite(int fd, const void *buf, size_t n, off_t off)
 	return real(fd, buf, n, off);
 }
 ssize_t pwrite64(int fd, const void *buf, size_t n, off_t off) __attribute__((alias("pwrite")));
+
+int fallocate(int fd, int mode, off_t off, off_t len)
+{
+	static int (*real)(int, int, off_t, off_t);
+	const char *e = getenv("FAILFALLOCATE");
+
+	if (!real)
+		real = (int (*)(int, int, off_t, off_t))dlsym(RTLD_NEXT, "fallocate");
+	if (e && *e) {
+		errno = !strcmp(e, "ENOSPC") ? ENOSPC : !strcmp(e, "EOPNOTSUPP") ? EOPNOTSUPP : EIO;
+		return -1;
+	}
+	return real(fd, mode, off, len);
+}
+int fallocate64(int fd, int mode, off_t off, off_t len) __attribute__((alias("fallocate")));
