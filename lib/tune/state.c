@@ -4,13 +4,20 @@
  * made.  Written before anything changes, so a crash halfway leaves
  * enough for --revert.  Tab-separated (gb-tune(8)):
  *
- *   version  1
+ *   version  2
  *   profile  full|light
  *   applied  SECONDS
+ *   boot     BOOT_ID                  the boot the settings were made in
  *   set      KEY  PATH  ORIGINAL  TUNED
+ *   device   KEY  ID                  the disk a set record is on: wwid, serial
  *   swapfile PATH  BYTES
+ *   swapold  PATH  BYTES              one being replaced, until it is gone
  *   persist  PATH
  *   fstab    LINE
+ *
+ * Version 1, written before boot, device and swapold existed, is read as
+ * it was: without a boot ID the settings are taken to be of this boot,
+ * without a device the disk is the one of that name now.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -66,10 +73,17 @@ int gb_tune_state_format(const struct gb_tune_state *s, char *buf, size_t n)
 	PUT("version\t%d\n", GB_TUNE_STATE_VERSION);
 	PUT("profile\t%s\n", gb_tune_profile_name(s->profile));
 	PUT("applied\t%.3f\n", s->applied);
-	for (i = 0; i < s->n; i++)
+	if (*s->boot)
+		PUT("boot\t%s\n", s->boot);
+	for (i = 0; i < s->n; i++) {
 		PUT("set\t%s\t%s\t%s\t%s\n", s->rec[i].key, s->rec[i].path, s->rec[i].orig, s->rec[i].tuned);
+		if (*s->rec[i].dev)
+			PUT("device\t%s\t%s\n", s->rec[i].key, s->rec[i].dev);
+	}
 	if (*s->swapfile)
 		PUT("swapfile\t%s\t%llu\n", s->swapfile, (unsigned long long)s->swap_bytes);
+	if (*s->swapold)
+		PUT("swapold\t%s\t%llu\n", s->swapold, (unsigned long long)s->swapold_bytes);
 	for (i = 0; i < s->npersist; i++)
 		PUT("persist\t%s\n", s->persist[i]);
 	if (*s->fstab_line)
@@ -141,19 +155,44 @@ static int split(char *line, char **f, int max)
 	}
 }
 
-static int parse_line(char *line, int ln, struct gb_tune_state *s, int *seen_version, struct gb_err *err)
+/* a swap file record's path and size */
+static int swap_rec(char **f, char *path, uint64_t *bytes)
+{
+	unsigned long long b;
+	char *e;
+
+	if (!valid_path(f[1], NULL))
+		return -1;
+	b = strtoull(f[2], &e, 10);
+	if (e == f[2] || *e || !b || b > (1ULL << 50) || f[2][0] == '-')
+		return -2;
+	strcpy(path, f[1]);
+	*bytes = b;
+	return 0;
+}
+
+/* a boot ID or a disk's identity: one word of [A-Za-z0-9_.:+-] */
+static int valid_word(const char *w, size_t max)
+{
+	return strlen(w) < max && gb_sysval_valid(w);
+}
+
+static int parse_line(char *line, int ln, struct gb_tune_state *s, struct gb_err *err)
 {
 	char *f[6], *e;
 	int n = split(line, f, 5);
 
-	if (!*seen_version) {
+	if (!s->version) {
 		if (n != 2 || strcmp(f[0], "version"))
 			return bad(err, ln, "expected 'version' first");
-		if (strcmp(f[1], "1"))
-			return bad(err, ln, "unknown version (this gb-tune reads version 1)");
-		*seen_version = 1;
+		if (strcmp(f[1], "1") && strcmp(f[1], "2"))
+			return bad(err, ln, "unknown version (this gb-tune reads versions 1 and 2)");
+		s->version = f[1][0] - '0';
 		return 0;
 	}
+	/* the records version 2 added */
+	if (s->version < 2 && (!strcmp(f[0], "boot") || !strcmp(f[0], "device") || !strcmp(f[0], "swapold")))
+		return bad(err, ln, "unknown record in a version 1 file");
 	if (!strcmp(f[0], "profile") && n == 2) {
 		int p = strcmp(f[1], "none") ? gb_tune_profile_from_name(f[1]) : 0;
 
@@ -183,18 +222,32 @@ static int parse_line(char *line, int ln, struct gb_tune_state *s, int *seen_ver
 		strcpy(r->path, f[2]);
 		strcpy(r->orig, f[3]);
 		strcpy(r->tuned, f[4]);
-	} else if (!strcmp(f[0], "swapfile") && n == 3) {
-		unsigned long long b;
+	} else if (!strcmp(f[0], "boot") && n == 2) {
+		if (*s->boot)
+			return bad(err, ln, "a second boot ID");
+		if (!valid_word(f[1], sizeof(s->boot)))
+			return bad(err, ln, "bad boot ID");
+		strcpy(s->boot, f[1]);
+	} else if (!strcmp(f[0], "device") && n == 3) {
+		struct gb_tune_rec *r = gb_tune_state_find(s, f[1]);
 
-		if (*s->swapfile)
-			return bad(err, ln, "a second swap file");
-		if (!valid_path(f[1], NULL))
+		if (!r)
+			return bad(err, ln, "a device for a key not set before it");
+		if (*r->dev)
+			return bad(err, ln, "a second device for a key");
+		if (!valid_word(f[2], sizeof(r->dev)))
+			return bad(err, ln, "bad device identity");
+		strcpy(r->dev, f[2]);
+	} else if ((!strcmp(f[0], "swapfile") || !strcmp(f[0], "swapold")) && n == 3) {
+		int old = f[0][4] == 'o', r;
+
+		if (*(old ? s->swapold : s->swapfile))
+			return bad(err, ln, old ? "a second old swap file" : "a second swap file");
+		r = swap_rec(f, old ? s->swapold : s->swapfile, old ? &s->swapold_bytes : &s->swap_bytes);
+		if (r == -1)
 			return bad(err, ln, "bad swap file path");
-		b = strtoull(f[2], &e, 10);
-		if (e == f[2] || *e || !b || b > (1ULL << 50) || f[2][0] == '-')
+		if (r == -2)
 			return bad(err, ln, "bad swap file size");
-		strcpy(s->swapfile, f[1]);
-		s->swap_bytes = b;
 	} else if (!strcmp(f[0], "persist") && n == 2) {
 		if (!valid_path(f[1], etc_dirs))
 			return bad(err, ln, "persist path not under /etc");
@@ -221,7 +274,7 @@ int gb_tune_state_parse(const char *text, size_t len, struct gb_tune_state *s, s
 {
 	char line[1024];
 	size_t i = 0;
-	int ln = 0, seen_version = 0;
+	int ln = 0;
 
 	memset(s, 0, sizeof(*s));
 	if (memchr(text, 0, len))
@@ -240,10 +293,10 @@ int gb_tune_state_parse(const char *text, size_t len, struct gb_tune_state *s, s
 		i += l + 1;
 		if (!l || line[0] == '#')
 			continue;
-		if (parse_line(line, ln, s, &seen_version, err) < 0)
+		if (parse_line(line, ln, s, err) < 0)
 			return -1;
 	}
-	if (!seen_version)
+	if (!s->version)
 		return bad(err, ln ? ln : 1, "no version line");
 	return 0;
 }
@@ -286,7 +339,7 @@ int gb_tune_state_save(const char *root, const struct gb_tune_state *s)
 	if (!gb_tune_path(root, GB_TUNE_STATE_FILE, path, sizeof(path)) ||
 	    !gb_tune_path(root, GB_TUNE_STATE_DIR, dir, sizeof(dir)))
 		return -1;
-	if (!s->profile && !s->n && !*s->swapfile && !s->npersist && !*s->fstab_line)
+	if (!s->profile && !s->n && !*s->swapfile && !*s->swapold && !s->npersist && !*s->fstab_line)
 		return unlink(path) < 0 && errno != ENOENT ? -1 : 0;
 	n = gb_tune_state_format(s, text, sizeof(text));
 	if (n < 0) {

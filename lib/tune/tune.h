@@ -29,6 +29,8 @@
 #define GB_TUNE_VAL 64   /* a value: a number or a word */
 #define GB_TUNE_KEY 64
 #define GB_TUNE_PATH 256
+#define GB_TUNE_DEVID 128  /* a disk's identity */
+#define GB_TUNE_BOOTID 40  /* /proc/sys/kernel/random/boot_id */
 
 /* ---- sysval ---- */
 
@@ -127,7 +129,7 @@ uint64_t gb_tune_hugepages_for(const struct gb_machine *m, const struct gb_conf 
 
 /* ---- state ---- */
 
-#define GB_TUNE_STATE_VERSION 1
+#define GB_TUNE_STATE_VERSION 2 /* written; 1 is read too */
 #define GB_TUNE_STATE_DIR "/var/lib/greenboost"
 #define GB_TUNE_STATE_FILE GB_TUNE_STATE_DIR "/tune.state"
 #define GB_TUNE_MAX_PERSIST 8
@@ -137,15 +139,20 @@ struct gb_tune_rec {
 	char path[GB_TUNE_PATH];
 	char orig[GB_TUNE_VAL];     /* before gb-tune first changed it */
 	char tuned[GB_TUNE_VAL];    /* what gb-tune set last */
+	char dev[GB_TUNE_DEVID];    /* a disk's setting: the disk's wwid or serial; "" unknown */
 };
 
 struct gb_tune_state {
+	int version;                /* of the file read (0: none); written: GB_TUNE_STATE_VERSION */
 	int profile;                /* 0 when nothing is applied */
 	double applied;             /* seconds since the epoch */
+	char boot[GB_TUNE_BOOTID];  /* the boot ID when it was saved; "" in a version 1 file */
 	int n;
 	struct gb_tune_rec rec[GB_TUNE_MAX_ITEMS];
 	char swapfile[GB_TUNE_PATH]; /* the swap file gb-tune made, "" for none */
 	uint64_t swap_bytes;
+	char swapold[GB_TUNE_PATH]; /* the one it replaces, while both are there */
+	uint64_t swapold_bytes;
 	int npersist;
 	char persist[GB_TUNE_MAX_PERSIST][GB_TUNE_PATH]; /* files gb-tune wrote */
 	char fstab_line[GB_TUNE_PATH + 64];             /* the line it added, "" for none */
