@@ -87,7 +87,7 @@ static uint64_t parse_hugepages(const char *s, const struct gb_machine *m, int p
 
 static void parse_swap(const char *s, struct gb_tune_opts *o)
 {
-	char size[64];
+	char size[64], a[32];
 	const char *colon = strchr(s, ':'), *why;
 	size_t l = colon ? (size_t)(colon - s) : strlen(s);
 
@@ -103,6 +103,9 @@ static void parse_swap(const char *s, struct gb_tune_opts *o)
 		gb_die_usage("--swap %s: %s", s, why);
 	if (o->swap_bytes < 64 * GB_MiB)
 		gb_die_usage("--swap %s: a swap file of less than 64M is not worth having", s);
+	if (o->swap_bytes > GB_SWAP_MAX_BYTES(sysconf(_SC_PAGESIZE)))
+		gb_die_usage("--swap %s: more than a swap file can be: at most %s", s,
+			     gb_size_human(GB_SWAP_MAX_BYTES(sysconf(_SC_PAGESIZE)), a, sizeof(a)));
 	if (colon) {
 		const char *p = colon + 1;
 

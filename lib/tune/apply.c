@@ -149,7 +149,8 @@ int gb_tune_apply(const char *root, const struct gb_machine *m, const struct gb_
 	static struct gb_tune_state old, s;
 	char cur[GB_TUNE_VAL], swap_path[GB_TUNE_PATH] = "", a[32];
 	struct gb_err err;
-	int i, r, swap_new = 0, swap_drop = 0, persist;
+	char prev_name[GB_TUNE_PATH];
+	int i, r, swap_new = 0, swap_drop = 0, prev_drop, persist;
 
 	nch = 0;
 	r = gb_tune_state_load(root, &old, &err);
@@ -183,7 +184,7 @@ int gb_tune_apply(const char *root, const struct gb_machine *m, const struct gb_
 		if (!strcmp(cur, old.rec[i].orig))
 			ch[nch - 1].done = -1; /* nothing to write, only the record goes */
 	}
-	/* the swap file */
+	/* the swap file: a new one is made and in use before the old one goes */
 	if (o->swap_bytes) {
 		if (swap_target(root, m, o, swap_path, sizeof(swap_path)) < 0)
 			return GB_TUNE_EXIT_MISSING;
@@ -200,20 +201,25 @@ int gb_tune_apply(const char *root, const struct gb_machine *m, const struct gb_
 				return e == EACCES ? GB_TUNE_EXIT_NOTROOT : GB_TUNE_EXIT_MISSING;
 			}
 			swap_new = 1;
-			swap_drop = *old.swapfile != 0;
+			/* of the same name, the old one's file is gone already */
+			swap_drop = *old.swapfile && strcmp(old.swapfile, swap_path);
 		}
 	} else if (o->swap_off && *old.swapfile) {
 		swap_drop = 1;
 	}
+	/* one a run that stopped halfway was replacing */
+	prev_drop = *old.swapold && !(swap_new && !strcmp(old.swapold, swap_path));
 	persist = o->persist || old.npersist || *old.fstab_line;
 	if (dry_run) {
 		for (i = 0; i < nch; i++)
 			if (ch[i].done >= 0)
 				fprintf(out, "%s %s -> %s\n", ch[i].key, ch[i].before, ch[i].after);
-		if (swap_drop)
-			fprintf(out, "swap.file %s -> none\n", old.swapfile);
+		if (prev_drop)
+			fprintf(out, "swap.file %s -> none\n", old.swapold);
 		if (swap_new)
 			fprintf(out, "swap.file none -> %s (%s)\n", swap_path, gb_size_human(o->swap_bytes, a, sizeof(a)));
+		if (swap_drop)
+			fprintf(out, "swap.file %s -> none\n", old.swapfile);
 		if (o->persist && !old.npersist) {
 			const char *names[4];
 			int k, nn = gb_persist_names(p, o->profile, names, 4);
@@ -229,6 +235,17 @@ int gb_tune_apply(const char *root, const struct gb_machine *m, const struct gb_
 	r = preflight(root);
 	if (r)
 		return r;
+	snprintf(prev_name, sizeof(prev_name), "%s", old.swapold);
+	if (prev_drop) {
+		if (gb_swap_remove(root, old.swapold, &err) < 0) {
+			gb_log(GB_LOG_ERROR, "%s; nothing changed", err.msg);
+			return GB_TUNE_EXIT_FAILED;
+		}
+		*old.swapold = 0;
+		old.swapold_bytes = 0;
+	}
+	*s.swapold = 0;
+	s.swapold_bytes = 0;
 	/* the originals, saved before anything changes */
 	for (i = 0; i < nch; i++) {
 		struct gb_tune_rec *rec;
@@ -259,7 +276,13 @@ int gb_tune_apply(const char *root, const struct gb_machine *m, const struct gb_
 		snprintf(rec->orig, sizeof(rec->orig), "%s", it->want);
 		snprintf(rec->tuned, sizeof(rec->tuned), "%s", it->want);
 	}
+	/* both swap files named until the old one is gone: a crash leaves
+	 * neither unknown to --revert */
 	if (swap_new) {
+		if (swap_drop) {
+			snprintf(s.swapold, sizeof(s.swapold), "%s", old.swapfile);
+			s.swapold_bytes = old.swap_bytes;
+		}
 		snprintf(s.swapfile, sizeof(s.swapfile), "%s", swap_path);
 		s.swap_bytes = o->swap_bytes;
 	}
@@ -279,25 +302,25 @@ int gb_tune_apply(const char *root, const struct gb_machine *m, const struct gb_
 			goto undo;
 		}
 	}
-	if (swap_drop) {
-		/* the old one goes first: the new one may have its name */
-		if (gb_swap_remove(root, old.swapfile, &err) < 0) {
-			gb_log(GB_LOG_ERROR, "%s; all changes rolled back", err.msg);
-			goto undo;
-		}
-		if (!swap_new)
-			*s.swapfile = 0;
-	}
 	if (swap_new && gb_swap_make(root, swap_path, o->swap_bytes, !root || !*root || !strcmp(root, "/"), &err) < 0) {
 		gb_log(GB_LOG_ERROR, "%s; all changes rolled back", err.msg);
 		goto undo;
 	}
+	/* /etc/fstab names the new swap file, or none */
+	if (swap_drop && !swap_new) {
+		*s.swapfile = 0;
+		s.swap_bytes = 0;
+	}
 	if (persist && gb_persist_write(root, p, o->profile, &s, &err) < 0) {
 		gb_log(GB_LOG_ERROR, "%s; all changes rolled back", err.msg);
-		if (swap_new)
-			gb_swap_remove(root, swap_path, &err);
-		goto undo_persist;
+		goto undo_swap;
 	}
+	if (swap_drop && gb_swap_remove(root, old.swapfile, &err) < 0) {
+		gb_log(GB_LOG_ERROR, "%s; all changes rolled back", err.msg);
+		goto undo_swap;
+	}
+	*s.swapold = 0;
+	s.swapold_bytes = 0;
 	/* commit */
 	for (i = 0; i < nch; i++) {
 		struct gb_tune_rec *rec = gb_tune_state_find(&s, ch[i].key);
@@ -326,10 +349,12 @@ int gb_tune_apply(const char *root, const struct gb_machine *m, const struct gb_
 	for (i = 0; i < nch; i++)
 		if (ch[i].done >= 0)
 			fprintf(out, "%s %s -> %s%s\n", ch[i].key, ch[i].before, ch[i].after, ch[i].note);
-	if (swap_drop)
-		fprintf(out, "swap.file %s -> none\n", old.swapfile);
+	if (prev_drop)
+		fprintf(out, "swap.file %s -> none\n", prev_name);
 	if (swap_new)
 		fprintf(out, "swap.file none -> %s (%s)\n", swap_path, gb_size_human(o->swap_bytes, a, sizeof(a)));
+	if (swap_drop)
+		fprintf(out, "swap.file %s -> none\n", old.swapfile);
 	for (i = 0; i < s.npersist; i++) {
 		int j, had = 0;
 
@@ -348,11 +373,23 @@ int gb_tune_apply(const char *root, const struct gb_machine *m, const struct gb_
 	}
 	if (*s.fstab_line && strcmp(s.fstab_line, old.fstab_line))
 		fprintf(out, "persist none -> /etc/fstab (%s)\n", s.swapfile);
+	else if (!*s.fstab_line && *old.fstab_line)
+		fprintf(out, "persist /etc/fstab (%s) -> none\n", old.swapfile);
 	return 0;
-undo_persist:
-	gb_persist_remove(root, &s, &err);
-	if (old.npersist)
-		gb_persist_write(root, p, old.profile ? old.profile : o->profile, &old, &err);
+undo_swap:
+	/* the new swap file goes, the old one stays as it was */
+	if (swap_new && gb_swap_remove(root, swap_path, &err) < 0) {
+		gb_warn("%s: tune.state keeps it for gb-tune --revert", err.msg);
+		if (!*old.swapold) {
+			snprintf(old.swapold, sizeof(old.swapold), "%s", swap_path);
+			old.swapold_bytes = o->swap_bytes;
+		}
+	}
+	if (persist) {
+		gb_persist_remove(root, &s, &err);
+		if (old.npersist || *old.fstab_line)
+			gb_persist_write(root, p, old.profile ? old.profile : o->profile, &old, &err);
+	}
 undo:
 	rollback(root);
 	if (gb_tune_state_save(root, &old) < 0)
@@ -389,6 +426,8 @@ int gb_tune_revert(const char *root, int dry_run, FILE *out)
 	}
 	if (dry_run) {
 		print_changes(out);
+		if (*s.swapold)
+			fprintf(out, "swap.file %s -> none\n", s.swapold);
 		if (*s.swapfile)
 			fprintf(out, "swap.file %s -> none\n", s.swapfile);
 		for (i = 0; i < s.npersist; i++)
@@ -445,10 +484,25 @@ int gb_tune_revert(const char *root, int dry_run, FILE *out)
 			if (keep)
 				left.rec[left.n++] = s.rec[i];
 		}
+		char fstab_kept[sizeof(left.fstab_line)] = "";
+
+		if (*s.swapold) {
+			if (gb_swap_remove(root, s.swapold, &err) < 0) {
+				gb_log(GB_LOG_ERROR, "%s", err.msg);
+				bad = 1;
+			} else {
+				fprintf(out, "swap.file %s -> none\n", s.swapold);
+				*left.swapold = 0;
+				left.swapold_bytes = 0;
+			}
+		}
 		if (*s.swapfile) {
 			if (gb_swap_remove(root, s.swapfile, &err) < 0) {
 				gb_log(GB_LOG_ERROR, "%s", err.msg);
 				bad = 1;
+				/* its /etc/fstab line stays with it */
+				snprintf(fstab_kept, sizeof(fstab_kept), "%s", left.fstab_line);
+				*left.fstab_line = 0;
 			} else {
 				fprintf(out, "swap.file %s -> none\n", s.swapfile);
 				*left.swapfile = 0;
@@ -459,6 +513,8 @@ int gb_tune_revert(const char *root, int dry_run, FILE *out)
 			gb_log(GB_LOG_ERROR, "%s", err.msg);
 			bad = 1;
 		}
+		if (*fstab_kept)
+			snprintf(left.fstab_line, sizeof(left.fstab_line), "%s", fstab_kept);
 		for (i = 0; i < s.npersist; i++) {
 			int j, still = 0;
 
@@ -469,7 +525,7 @@ int gb_tune_revert(const char *root, int dry_run, FILE *out)
 		}
 		if (*s.fstab_line && !*left.fstab_line)
 			fprintf(out, "persist /etc/fstab (%s) -> none\n", s.swapfile);
-		left.profile = left.n || *left.swapfile || left.npersist || *left.fstab_line ? left.profile : 0;
+		left.profile = left.n || *left.swapfile || *left.swapold || left.npersist || *left.fstab_line ? left.profile : 0;
 		if (gb_tune_state_save(root, &left) < 0) {
 			gb_log(GB_LOG_ERROR, "unable to update %s: %s", GB_TUNE_STATE_FILE, strerror(errno));
 			return GB_EXIT_SYS;
@@ -530,6 +586,9 @@ int gb_tune_status(const char *root, const struct gb_tune_plan *p, FILE *out)
 	if (*s.swapfile)
 		fprintf(out, "%-40s %-16s %-16s %s\n", "swap.file", gb_swap_active(root, s.swapfile) == 1 ? s.swapfile : "none",
 			s.swapfile, "none");
+	if (*s.swapold)
+		fprintf(out, "# swap file being replaced when a run stopped: %s (the next run or --revert removes it)\n",
+			s.swapold);
 	for (i = 0; i < s.npersist; i++)
 		fprintf(out, "# persisted in %s\n", s.persist[i]);
 	if (*s.fstab_line)

@@ -170,6 +170,8 @@ int gb_tune_profile_from_name(const char *s);
 
 /* ---- swap ---- */
 
+/* the largest swap file: the header's last_page is 32 bits */
+#define GB_SWAP_MAX_BYTES(pagesize) (((uint64_t)UINT32_MAX + 1) * (uint64_t)(pagesize))
 /* what a swap file leaves free on its filesystem, besides root's reserve:
  * 1% of it, at least this */
 #define GB_SWAP_MARGIN_MIN (64ULL << 20)

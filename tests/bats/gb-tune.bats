@@ -49,6 +49,9 @@ values() {
 	[ "$status" -eq 100 ]
 	run "$T" --root "$R" --full --swap 8G:relative/path
 	[ "$status" -eq 100 ]
+	run "$T" --root "$R" --full --swap 20T
+	[ "$status" -eq 100 ]
+	[[ "$output" == *"--swap 20T: more than a swap file can be: at most 16.0 TiB"* ]]
 	run "$T" --root "$R" --full --hugepages lots
 	[ "$status" -eq 100 ]
 	run "$T" --root "$R" --full --hugepages 1T
@@ -528,6 +531,88 @@ values() {
 	run unshare -m sh -c "mount -t tmpfs -o size=200M,mode=755 tmpfs '$R/mnt/fast' && '$T' --root '$R' --full --swap 128M"
 	[ "$status" -eq 0 ]
 	[[ "$output" == *"swap.file none -> /mnt/fast/greenboost.swap (128.0 MiB)"* ]]
+}
+
+@test "a swap file too large for any swap header: refused when parsing, the one there untouched" {
+	run -0 "$T" --root "$R" --full --swap 64M --persist
+	cp "$R/var/lib/greenboost/tune.state" "$BATS_TEST_TMPDIR/state"
+	cp "$R/etc/fstab" "$BATS_TEST_TMPDIR/fstab"
+	run "$T" --root "$R" --full --swap 20T:/mnt/fast/big.swap --persist
+	[ "$status" -eq 100 ]
+	[ -f "$R/mnt/fast/greenboost.swap" ]
+	[ ! -e "$R/mnt/fast/big.swap" ]
+	cmp "$BATS_TEST_TMPDIR/state" "$R/var/lib/greenboost/tune.state"
+	cmp "$BATS_TEST_TMPDIR/fstab" "$R/etc/fstab"
+}
+
+@test "a new swap file that cannot be made: the old one, its record and its fstab line as they were" {
+	run -0 "$T" --root "$R" --full --swap 64M --persist
+	cp "$R/var/lib/greenboost/tune.state" "$BATS_TEST_TMPDIR/state"
+	cp "$R/etc/fstab" "$BATS_TEST_TMPDIR/fstab"
+	tuned=$(values)
+	FAILFALLOCATE=EIO LD_PRELOAD=$top/tests/tune/libfailwrite.so \
+		run "$T" --root "$R" --full --swap 128M:/mnt/fast/new.swap --persist
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"unable to allocate the space of /mnt/fast/new.swap: Input/output error; all changes rolled back"* ]]
+	[ "$(stat -c %s "$R/mnt/fast/greenboost.swap")" -eq $((64 << 20)) ]
+	[ ! -e "$R/mnt/fast/new.swap" ]
+	cmp "$BATS_TEST_TMPDIR/state" "$R/var/lib/greenboost/tune.state"
+	cmp "$BATS_TEST_TMPDIR/fstab" "$R/etc/fstab"
+	[ "$(values)" = "$tuned" ]
+}
+
+@test "an old swap file that cannot be removed: the new one goes again, everything as it was" {
+	run -0 "$T" --root "$R" --full --swap 64M --persist
+	cp "$R/var/lib/greenboost/tune.state" "$BATS_TEST_TMPDIR/state"
+	cp "$R/etc/fstab" "$BATS_TEST_TMPDIR/fstab"
+	mv "$R/mnt/fast/greenboost.swap" "$R/mnt/fast/moved"
+	ln -s moved "$R/mnt/fast/greenboost.swap"
+	run "$T" --root "$R" --full --swap 128M:/mnt/fast/new.swap --persist
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"/mnt/fast/greenboost.swap is a symbolic link now: left alone; all changes rolled back"* ]]
+	[ ! -e "$R/mnt/fast/new.swap" ]
+	cmp "$BATS_TEST_TMPDIR/state" "$R/var/lib/greenboost/tune.state"
+	cmp "$BATS_TEST_TMPDIR/fstab" "$R/etc/fstab"
+}
+
+@test "a swap file in place of another: the new one made first, both in tune.state until the old one is gone" {
+	cp "$R/etc/fstab" "$BATS_TEST_TMPDIR/fstab"
+	run -0 "$T" --root "$R" --full --swap 64M --persist
+	run -0 "$T" --root "$R" --full --swap 128M:/mnt/fast/new.swap --persist --dry-run
+	[ "$(grep '^swap.file' <<<"$output")" = "swap.file none -> /mnt/fast/new.swap (128.0 MiB)
+swap.file /mnt/fast/greenboost.swap -> none" ]
+	run -0 "$T" --root "$R" --full --swap 128M:/mnt/fast/new.swap --persist
+	[ "$(grep '^swap.file' <<<"$output")" = "swap.file none -> /mnt/fast/new.swap (128.0 MiB)
+swap.file /mnt/fast/greenboost.swap -> none" ]
+	[ ! -e "$R/mnt/fast/greenboost.swap" ]
+	[ "$(stat -c %s "$R/mnt/fast/new.swap")" -eq $((128 << 20)) ]
+	grep -qx '/mnt/fast/new.swap none swap sw,nofail 0 0 # gb-tune' "$R/etc/fstab"
+	! grep -q greenboost.swap "$R/etc/fstab"
+	grep -q $'^swapfile\t/mnt/fast/new.swap\t134217728$' "$R/var/lib/greenboost/tune.state"
+	! grep -q '^swapold' "$R/var/lib/greenboost/tune.state"
+	# a run that stopped between the two: --status says so, --revert removes both
+	: >"$R/mnt/fast/greenboost.swap"
+	chmod 600 "$R/mnt/fast/greenboost.swap"
+	printf 'swapold\t/mnt/fast/greenboost.swap\t67108864\n' >>"$R/var/lib/greenboost/tune.state"
+	run -0 "$T" --root "$R" --status
+	[[ "$output" == *"# swap file being replaced when a run stopped: /mnt/fast/greenboost.swap"* ]]
+	run -0 "$T" --root "$R" --revert
+	[[ "$output" == *"swap.file /mnt/fast/greenboost.swap -> none"* ]]
+	[[ "$output" == *"swap.file /mnt/fast/new.swap -> none"* ]]
+	[ -z "$(find "$R/mnt/fast" -type f)" ]
+	cmp "$BATS_TEST_TMPDIR/fstab" "$R/etc/fstab"
+	[ ! -e "$R/var/lib/greenboost/tune.state" ]
+}
+
+@test "a swap file a stopped run was replacing goes with the next run" {
+	run -0 "$T" --root "$R" --full --swap 64M
+	: >"$R/mnt/fast/old.swap"
+	printf 'swapold\t/mnt/fast/old.swap\t67108864\n' >>"$R/var/lib/greenboost/tune.state"
+	run -0 "$T" --root "$R" --full --swap 64M
+	[ "$output" = "swap.file /mnt/fast/old.swap -> none" ]
+	[ ! -e "$R/mnt/fast/old.swap" ]
+	[ -f "$R/mnt/fast/greenboost.swap" ]
+	! grep -q '^swapold' "$R/var/lib/greenboost/tune.state"
 }
 
 @test "--persist: files under /etc, an fstab line, all gone on --revert" {

@@ -32,7 +32,8 @@ sh /guest.sh
 echo "GB-END"
 poweroff -f
 INIT
-truncate -s 256M "$tmp/nvme.img" || bail "make the NVMe disk image"
+# room for two swap files at once, 128M and 64M, and their margin
+truncate -s 512M "$tmp/nvme.img" || bail "make the NVMe disk image"
 # 4 GiB: --light keeps half of RAM, at least 2 GiB, out of its limit
 qemu_boot "$root" "$tmp/guest" -smp 2,sockets=2,cores=1,threads=1 -m 4096 \
 	-object memory-backend-ram,size=2048M,id=m0 -object memory-backend-ram,size=2048M,id=m1 \
