@@ -53,7 +53,8 @@ static void help(void)
 	       "  -V, --version          print the version\n\n"
 	       "Exit status: 0 done; 1 a change failed and all were rolled back (or a revert left\n"
 	       "some); 2 needs root; 3 /proc/sys or /sys is read-only; 4 a device or path is missing,\n"
-	       "not gb-tune's, or no place for a swap file; 100 usage; 111 system error.  See gb-tune(8).\n",
+	       "not gb-tune's, or no place for a swap file; 5 another gb-tune is changing the\n"
+	       "settings; 100 usage; 111 system error.  See gb-tune(8).\n",
 	       gb_conf_path());
 	exit(0);
 }
@@ -186,7 +187,7 @@ int main(int argc, char **argv)
 	struct gb_err err;
 	const char *config = NULL, *root = "", *hugepages = NULL, *swap = NULL;
 	char rootbuf[PATH_MAX];
-	int mode = 0, dry = 0, verbose = 0, quiet = 0, c, r;
+	int mode = 0, dry = 0, verbose = 0, quiet = 0, lock = -1, c, r;
 	struct stat st;
 
 	gb_log_setup("gb-tune", GB_LOG_WARN, -1);
@@ -261,8 +262,22 @@ int main(int argc, char **argv)
 	if (!dry && !*root && geteuid() != 0 && mode != M_STATUS)
 		gb_die(GB_TUNE_EXIT_NOTROOT, "changing the kernel's settings needs root: sudo gb-tune %s",
 		       mode == M_FULL ? "--full" : mode == M_LIGHT ? "--light" : "--revert");
-	if (mode == M_REVERT)
-		return gb_tune_revert(root, dry, stdout);
+	/* one changing run at a time, from reading the values to the last save */
+	if (!dry && mode != M_STATUS) {
+		const char *what = mode == M_FULL ? "--full" : mode == M_LIGHT ? "--light" : "--revert";
+
+		lock = gb_tune_lock(root, what, mode != M_REVERT, &err);
+		if (lock < 0 && errno == EWOULDBLOCK)
+			gb_die(GB_TUNE_EXIT_BUSY, "%s", err.msg);
+		/* no state directory: nothing to revert, nothing to lock */
+		if (lock < 0 && !(mode == M_REVERT && errno == ENOENT))
+			gb_die(GB_EXIT_SYS, "%s", err.msg);
+	}
+	if (mode == M_REVERT) {
+		r = gb_tune_revert(root, dry, stdout);
+		gb_tune_unlock(root, lock);
+		return r;
+	}
 
 	if (mode == M_STATUS) {
 		static struct gb_tune_state s;
@@ -271,8 +286,10 @@ int main(int argc, char **argv)
 	} else {
 		o.profile = mode == M_FULL ? GB_TUNE_FULL : GB_TUNE_LIGHT;
 	}
-	if (gb_tune_plan_make(root, &m, &conf, &o, &plan, &err) < 0)
+	if (gb_tune_plan_make(root, &m, &conf, &o, &plan, &err) < 0) {
+		gb_tune_unlock(root, lock);
 		gb_die(GB_EXIT_SYS, "%s", err.msg);
+	}
 	if (mode == M_STATUS) {
 		gb_machine_print(&m, stdout);
 		return gb_tune_status(root, &plan, stdout);
@@ -284,6 +301,7 @@ int main(int argc, char **argv)
 	if (m.container && !dry)
 		gb_warn("in a %s: these are the host kernel's settings, for every container on it", m.where);
 	r = gb_tune_apply(root, &m, &plan, &o, dry, stdout);
+	gb_tune_unlock(root, lock);
 	if (verbose && !r) {
 		int i;
 

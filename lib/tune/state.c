@@ -24,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -371,4 +372,91 @@ int gb_tune_state_save(const char *root, const struct gb_tune_state *s)
 		close(dfd);
 	}
 	return 0;
+}
+
+/* ---- the lock ---- */
+
+/*
+ * Not the state file itself: it is replaced by rename.  The holder
+ * removes the file when it is done; a run that locked a file removed
+ * meanwhile tries again on the new one.
+ */
+int gb_tune_lock(const char *root, const char *what, int make_dir, struct gb_err *err)
+{
+	char path[GB_TUNE_PATH * 2], dir[GB_TUNE_PATH * 2], who[64];
+	struct stat a, b;
+	int fd, e;
+
+	if (!gb_tune_path(root, GB_TUNE_LOCK_FILE, path, sizeof(path)) ||
+	    !gb_tune_path(root, GB_TUNE_STATE_DIR, dir, sizeof(dir)))
+		goto fail;
+	if (make_dir && gb_mkdirs(dir, 0755) < 0)
+		goto fail;
+	for (;;) {
+		ssize_t n;
+
+		fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644);
+		if (fd < 0)
+			goto fail;
+		if (flock(fd, LOCK_EX | LOCK_NB) == 0) {
+			if (fstat(fd, &a) == 0 && stat(path, &b) == 0 && a.st_dev == b.st_dev && a.st_ino == b.st_ino)
+				break;
+			close(fd);
+			continue;
+		}
+		e = errno;
+		if (e != EWOULDBLOCK) {
+			close(fd);
+			errno = e;
+			goto fail;
+		}
+		/* "PID WHAT", as the holder wrote it */
+		n = pread(fd, who, sizeof(who) - 1, 0);
+		close(fd);
+		who[n > 0 ? n : 0] = 0;
+		who[strcspn(who, "\n")] = 0;
+		{
+			char *sp = strchr(who, ' ');
+
+			if (sp)
+				*sp++ = 0;
+			if (*who && strspn(who, "0123456789") == strlen(who))
+				snprintf(err->msg, sizeof(err->msg),
+					 "another gb-tune, pid %s%s%s%s, is changing the settings (%s): nothing changed; "
+					 "try again when it is done",
+					 who, sp ? " (" : "", sp ? sp : "", sp ? ")" : "", path);
+			else
+				snprintf(err->msg, sizeof(err->msg),
+					 "another gb-tune is changing the settings (%s): nothing changed; try again when "
+					 "it is done",
+					 path);
+		}
+		errno = EWOULDBLOCK;
+		return -1;
+	}
+	if (ftruncate(fd, 0) < 0 || dprintf(fd, "%ld %s\n", (long)getpid(), what) < 0) {
+		e = errno;
+		unlink(path);
+		close(fd);
+		errno = e;
+		goto fail;
+	}
+	return fd;
+fail:
+	e = errno;
+	snprintf(err->msg, sizeof(err->msg), "unable to lock %s%s: %s", root && strcmp(root, "/") ? root : "",
+		 GB_TUNE_LOCK_FILE, strerror(e));
+	errno = e;
+	return -1;
+}
+
+void gb_tune_unlock(const char *root, int fd)
+{
+	char path[GB_TUNE_PATH * 2];
+
+	if (fd < 0)
+		return;
+	if (gb_tune_path(root, GB_TUNE_LOCK_FILE, path, sizeof(path)))
+		unlink(path);
+	close(fd);
 }

@@ -25,6 +25,7 @@
 #define GB_TUNE_EXIT_NOTROOT 2  /* changing needs root */
 #define GB_TUNE_EXIT_READONLY 3 /* /proc/sys or /sys cannot be written: a container? */
 #define GB_TUNE_EXIT_MISSING 4  /* a device or path named does not exist, or exists and is not ours */
+#define GB_TUNE_EXIT_BUSY 5     /* another gb-tune run holds the lock */
 
 #define GB_TUNE_VAL 64   /* a value: a number or a word */
 #define GB_TUNE_KEY 64
@@ -132,6 +133,7 @@ uint64_t gb_tune_hugepages_for(const struct gb_machine *m, const struct gb_conf 
 #define GB_TUNE_STATE_VERSION 2 /* written; 1 is read too */
 #define GB_TUNE_STATE_DIR "/var/lib/greenboost"
 #define GB_TUNE_STATE_FILE GB_TUNE_STATE_DIR "/tune.state"
+#define GB_TUNE_LOCK_FILE GB_TUNE_STATE_DIR "/tune.lock"
 #define GB_TUNE_MAX_PERSIST 8
 
 struct gb_tune_rec {
@@ -165,6 +167,13 @@ int gb_tune_state_load(const char *root, struct gb_tune_state *s, struct gb_err 
 /* atomically, fsynced; an empty state removes the file; -1 with errno */
 int gb_tune_state_save(const char *root, const struct gb_tune_state *s);
 struct gb_tune_rec *gb_tune_state_find(struct gb_tune_state *s, const char *key);
+/* An exclusive flock(2) on GB_TUNE_LOCK_FILE for a run that changes
+ * anything, held until gb_tune_unlock; the file says "PID WHAT" meanwhile.
+ * make_dir: create the state directory if need be.  The descriptor, or -1
+ * with err and errno: EWOULDBLOCK another run holds it (err names it),
+ * ENOENT no state directory and !make_dir. */
+int gb_tune_lock(const char *root, const char *what, int make_dir, struct gb_err *err);
+void gb_tune_unlock(const char *root, int fd);
 const char *gb_tune_profile_name(int profile);
 int gb_tune_profile_from_name(const char *s);
 

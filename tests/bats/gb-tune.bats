@@ -298,6 +298,52 @@ values() {
 	cmp "$BATS_TEST_TMPDIR/state" "$R/var/lib/greenboost/tune.state"
 }
 
+@test "one run at a time: a second one while the first holds tune.lock fails, naming it" {
+	before=$(values)
+	st=$BATS_TEST_TMPDIR/stall
+	mkdir "$st"
+	# the first run stops at its first write to /proc/sys/vm/swappiness
+	STALLWRITE=/proc/sys/vm/swappiness STALLDIR=$st LD_PRELOAD=$top/tests/tune/libfailwrite.so \
+		"$T" --root "$R" --full >"$st/out" 2>&1 3>&- &
+	first=$!
+	for i in $(seq 300); do [ -e "$st/ready" ] && break; sleep 0.1; done
+	[ -e "$st/ready" ]
+	lock=$R/var/lib/greenboost/tune.lock
+	[ "$(cat "$lock")" = "$first --full" ]
+	for mode in --full --light --revert; do
+		run "$T" --root "$R" $mode
+		[ "$status" -eq 5 ]
+		[ "$output" = "gb-tune: fatal: another gb-tune, pid $first (--full), is changing the settings ($lock): nothing changed; try again when it is done" ]
+	done
+	touch "$st/go"
+	wait "$first"
+	[[ "$(cat "$st/out")" == *"vm.swappiness 60 -> 10"* ]]
+	[ ! -e "$lock" ]
+	grep -q $'^set\tvm.swappiness\t/proc/sys/vm/swappiness\t60\t10$' "$R/var/lib/greenboost/tune.state"
+	# the lock gone with it, the next run goes ahead
+	run -0 "$T" --root "$R" --revert
+	[ "$(values)" = "$before" ]
+	[ ! -e "$lock" ]
+}
+
+@test "a lock held by some other program: named by what its file says, if anything" {
+	command -v flock >/dev/null || skip "flock (util-linux) is needed"
+	mkdir -p "$R/var/lib/greenboost"
+	lock=$R/var/lib/greenboost/tune.lock
+	: >"$lock"
+	run flock "$lock" "$T" --root "$R" --light
+	[ "$status" -eq 5 ]
+	[ "$output" = "gb-tune: fatal: another gb-tune is changing the settings ($lock): nothing changed; try again when it is done" ]
+	[ ! -e "$R/var/lib/greenboost/tune.state" ]
+	# --status and --dry-run change nothing: no lock needed
+	run -0 flock "$lock" "$T" --root "$R" --status
+	run -0 flock "$lock" "$T" --root "$R" --full --dry-run
+	# a lock file left behind by a run that died is no obstacle
+	echo "99999999 --full" >"$lock"
+	run -0 "$T" --root "$R" --light
+	[ ! -e "$lock" ]
+}
+
 @test "a state file that cannot be saved: nothing changes, exit 111" {
 	before=$(values)
 	mkdir -p "$R/var/lib/greenboost"

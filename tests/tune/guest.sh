@@ -202,6 +202,8 @@ grep -q greenboost /proc/swaps
 ok $((!$?)) "--revert: swap is off"
 [ ! -e $STATE ]
 ok $? "--revert: the state file is gone"
+[ ! -e /var/lib/greenboost/tune.lock ]
+ok $? "no run left its lock behind"
 out=$($T --revert)
 ok $? "--revert again exits 0"
 is "$out" "" "--revert again changes nothing"

@@ -4,7 +4,10 @@
  * bats tests use it to make a change fail halfway through --full, and
  * (through pwrite(2)) gb-quant's output fail halfway through a model.
  * With $FAILFALLOCATE (ENOSPC, EOPNOTSUPP or EIO), fallocate(2) fails so:
- * a full disk, or a filesystem that cannot allocate.
+ * a full disk, or a filesystem that cannot allocate.  With $STALLWRITE (a
+ * path's part, as $FAILWRITE) and $STALLDIR, a write(2) to such a file
+ * first creates $STALLDIR/ready, then waits for $STALLDIR/go (30 s at
+ * most): a run held in the middle, for another to meet.
  */
 #include <dlfcn.h>
 #include <errno.h>
@@ -14,9 +17,9 @@
 #include <string.h>
 #include <unistd.h>
 
-static int refused(int fd)
+static int refused_by(int fd, const char *var)
 {
-	const char *want = getenv("FAILWRITE");
+	const char *want = getenv(var);
 	char link[64], path[4096];
 	ssize_t l;
 
@@ -30,12 +33,38 @@ static int refused(int fd)
 	return strstr(path, want) != NULL;
 }
 
+static int refused(int fd)
+{
+	return refused_by(fd, "FAILWRITE");
+}
+
+static void stall(int fd)
+{
+	static ssize_t (*real)(int, const void *, size_t);
+	const char *dir = getenv("STALLDIR");
+	char p[4096];
+	int i, r;
+
+	if (!dir || !refused_by(fd, "STALLWRITE"))
+		return;
+	if (!real)
+		real = (ssize_t (*)(int, const void *, size_t))dlsym(RTLD_NEXT, "write");
+	snprintf(p, sizeof(p), "%s/ready", dir);
+	r = open(p, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+	if (r >= 0)
+		close(r);
+	snprintf(p, sizeof(p), "%s/go", dir);
+	for (i = 0; i < 3000 && access(p, F_OK) < 0; i++)
+		usleep(10000);
+}
+
 ssize_t write(int fd, const void *buf, size_t n)
 {
 	static ssize_t (*real)(int, const void *, size_t);
 
 	if (!real)
 		real = (ssize_t (*)(int, const void *, size_t))dlsym(RTLD_NEXT, "write");
+	stall(fd);
 	if (refused(fd)) {
 		errno = EIO;
 		return -1;
