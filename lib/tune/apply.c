@@ -149,8 +149,8 @@ int gb_tune_apply(const char *root, const struct gb_machine *m, const struct gb_
 	static struct gb_tune_state old, s;
 	char cur[GB_TUNE_VAL], swap_path[GB_TUNE_PATH] = "", a[32];
 	struct gb_err err;
-	char prev_name[GB_TUNE_PATH];
-	int i, r, swap_new = 0, swap_drop = 0, prev_drop, persist;
+	char prev_name[GB_TUNE_PATH], boot[GB_TUNE_BOOTID];
+	int i, k, r, swap_new = 0, swap_drop = 0, prev_drop, persist;
 
 	nch = 0;
 	r = gb_tune_state_load(root, &old, &err);
@@ -158,7 +158,19 @@ int gb_tune_apply(const char *root, const struct gb_machine *m, const struct gb_
 		gb_log(GB_LOG_ERROR, "%s (fix or remove it; gb-tune --revert needs it)", err.msg);
 		return GB_EXIT_SYS;
 	}
+	/* settings of an earlier boot that nothing persisted: the reboot undid
+	 * them, and the values the kernel has now are the originals */
+	gb_tune_boot_id(root, boot, sizeof(boot));
+	for (i = 0, k = 0; i < old.n; i++) {
+		if (gb_tune_rec_stale(&old, &old.rec[i], boot)) {
+			gb_info("%s: set before a reboot, not persisted: its record goes", old.rec[i].key);
+			continue;
+		}
+		old.rec[k++] = old.rec[i];
+	}
+	old.n = k;
 	s = old;
+	snprintf(s.boot, sizeof(s.boot), "%s", boot);
 	/* the profile's settings */
 	for (i = 0; i < p->n; i++) {
 		const struct gb_tune_item *it = &p->it[i];
@@ -402,7 +414,7 @@ undo:
 int gb_tune_revert(const char *root, int dry_run, FILE *out)
 {
 	static struct gb_tune_state s;
-	char cur[GB_TUNE_VAL];
+	char cur[GB_TUNE_VAL], boot[GB_TUNE_BOOTID];
 	struct gb_err err;
 	int i, r, bad = 0, pass;
 
@@ -416,7 +428,16 @@ int gb_tune_revert(const char *root, int dry_run, FILE *out)
 		gb_info("nothing to revert: no %s", GB_TUNE_STATE_FILE);
 		return 0;
 	}
+	gb_tune_boot_id(root, boot, sizeof(boot));
 	for (i = s.n - 1; i >= 0; i--) {
+		if (gb_tune_rec_stale(&s, &s.rec[i], boot)) {
+			/* the reboot put it back, or someone set it since: not ours to write */
+			if (gb_sysval_read(root, s.rec[i].path, cur, sizeof(cur)) == 0 && strcmp(cur, s.rec[i].orig))
+				gb_warn("%s: set before a reboot and not persisted, so undone by it; %s now: left as it is "
+					"(the original was %s)",
+					s.rec[i].key, cur, s.rec[i].orig);
+			continue;
+		}
 		if (gb_sysval_read(root, s.rec[i].path, cur, sizeof(cur)) < 0) {
 			gb_warn("unable to read %s: %s", s.rec[i].path, strerror(errno));
 			continue;
@@ -473,9 +494,12 @@ int gb_tune_revert(const char *root, int dry_run, FILE *out)
 			fprintf(out, "%s %s -> %s%s\n", ch[i].key, ch[i].before, ch[i].after, ch[i].note);
 	/* the records put back go; the others stay for another try */
 	{
-		struct gb_tune_state left = s;
+		static struct gb_tune_state left;
 
+		left = s;
 		left.n = 0;
+		if (*boot)
+			snprintf(left.boot, sizeof(left.boot), "%s", boot);
 		for (i = 0; i < s.n; i++) {
 			int j, keep = 0;
 
@@ -539,7 +563,7 @@ int gb_tune_revert(const char *root, int dry_run, FILE *out)
 int gb_tune_status(const char *root, const struct gb_tune_plan *p, FILE *out)
 {
 	static struct gb_tune_state s;
-	char cur[GB_TUNE_VAL], when[64];
+	char cur[GB_TUNE_VAL], when[64], boot[GB_TUNE_BOOTID];
 	struct gb_err err;
 	int i, r, applied;
 
@@ -549,12 +573,22 @@ int gb_tune_status(const char *root, const struct gb_tune_plan *p, FILE *out)
 		return GB_EXIT_SYS;
 	}
 	applied = r == 0 && s.profile;
+	gb_tune_boot_id(root, boot, sizeof(boot));
 	if (applied) {
 		time_t t = (time_t)s.applied;
 		struct tm tm;
+		int nstale = 0;
 
+		for (i = 0; i < s.n; i++)
+			nstale += gb_tune_rec_stale(&s, &s.rec[i], boot);
 		strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S UTC", gmtime_r(&t, &tm));
-		fprintf(out, "# profile: %s, applied %s\n", gb_tune_profile_name(s.profile), when);
+		fprintf(out, "# profile: %s, applied %s", gb_tune_profile_name(s.profile), when);
+		if (*s.boot && *boot && strcmp(s.boot, boot) && nstale)
+			fprintf(out, ", before a reboot: %d setting%s not persisted, so not applied any more (tuned: "
+				     "(reboot))", nstale, nstale == 1 ? "" : "s");
+		else if (*s.boot && *boot && strcmp(s.boot, boot))
+			fprintf(out, ", before a reboot: persisted, so applied again at boot");
+		fputc('\n', out);
 	} else {
 		fprintf(out, "# profile: none (tuned: what gb-tune --full would set)\n");
 	}
@@ -568,7 +602,8 @@ int gb_tune_status(const char *root, const struct gb_tune_plan *p, FILE *out)
 			continue;
 		if (gb_sysval_read(root, it->path, cur, sizeof(cur)) < 0)
 			snprintf(cur, sizeof(cur), "?");
-		fprintf(out, "%-40s %-16s %-16s %s\n", it->key, cur, rec ? rec->tuned : applied ? "-" : it->want,
+		fprintf(out, "%-40s %-16s %-16s %s\n", it->key, cur,
+			rec ? (gb_tune_rec_stale(&s, rec, boot) ? "(reboot)" : rec->tuned) : applied ? "-" : it->want,
 			rec ? rec->orig : "-");
 	}
 	/* records of settings the plan no longer has (a disk gone) */
@@ -581,7 +616,8 @@ int gb_tune_status(const char *root, const struct gb_tune_plan *p, FILE *out)
 			continue;
 		if (gb_sysval_read(root, s.rec[i].path, cur, sizeof(cur)) < 0)
 			snprintf(cur, sizeof(cur), "?");
-		fprintf(out, "%-40s %-16s %-16s %s\n", s.rec[i].key, cur, s.rec[i].tuned, s.rec[i].orig);
+		fprintf(out, "%-40s %-16s %-16s %s\n", s.rec[i].key, cur,
+			gb_tune_rec_stale(&s, &s.rec[i], boot) ? "(reboot)" : s.rec[i].tuned, s.rec[i].orig);
 	}
 	if (*s.swapfile)
 		fprintf(out, "%-40s %-16s %-16s %s\n", "swap.file", gb_swap_active(root, s.swapfile) == 1 ? s.swapfile : "none",

@@ -176,6 +176,27 @@ static int fstab_edit(const char *root, const char *add, const char *drop, struc
 	return 0;
 }
 
+/* the file that persists a setting */
+static const char *persist_file(const char *key, const char *path)
+{
+	if (!strncmp(path, "/proc/sys/", 10))
+		return SYSCTL_FILE;
+	if (!strncmp(key, "block.", 6))
+		return UDEV_FILE;
+	return TMPFILES_FILE;
+}
+
+int gb_persist_covers(const struct gb_tune_state *s, const struct gb_tune_rec *r)
+{
+	const char *f = persist_file(r->key, r->path);
+	int i;
+
+	for (i = 0; i < s->npersist; i++)
+		if (!strcmp(s->persist[i], f))
+			return 1;
+	return 0;
+}
+
 int gb_persist_names(const struct gb_tune_plan *p, int profile, const char **names, int max)
 {
 	int i, n = 0, sysctl = 0, tmpfiles = 0, udev = 0;

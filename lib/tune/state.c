@@ -374,6 +374,22 @@ int gb_tune_state_save(const char *root, const struct gb_tune_state *s)
 	return 0;
 }
 
+/* ---- reboots ---- */
+
+int gb_tune_boot_id(const char *root, char *id, size_t n)
+{
+	if (gb_sysval_read(root, "/proc/sys/kernel/random/boot_id", id, n) < 0) {
+		*id = 0;
+		return -1;
+	}
+	return 0;
+}
+
+int gb_tune_rec_stale(const struct gb_tune_state *s, const struct gb_tune_rec *r, const char *boot)
+{
+	return *s->boot && *boot && strcmp(s->boot, boot) && !gb_persist_covers(s, r);
+}
+
 /* ---- the lock ---- */
 
 /*

@@ -167,6 +167,13 @@ int gb_tune_state_load(const char *root, struct gb_tune_state *s, struct gb_err 
 /* atomically, fsynced; an empty state removes the file; -1 with errno */
 int gb_tune_state_save(const char *root, const struct gb_tune_state *s);
 struct gb_tune_rec *gb_tune_state_find(struct gb_tune_state *s, const char *key);
+/* this boot's ID (/proc/sys/kernel/random/boot_id below root); -1 and ""
+ * when the kernel does not say */
+int gb_tune_boot_id(const char *root, char *id, size_t n);
+/* Was r set in an earlier boot than boot, and not persisted?  Then the
+ * reboot undid it: the kernel has its own value again.  A state without a
+ * boot ID (version 1) or a boot not known: never. */
+int gb_tune_rec_stale(const struct gb_tune_state *s, const struct gb_tune_rec *r, const char *boot);
 /* An exclusive flock(2) on GB_TUNE_LOCK_FILE for a run that changes
  * anything, held until gb_tune_unlock; the file says "PID WHAT" meanwhile.
  * make_dir: create the state directory if need be.  The descriptor, or -1
@@ -220,6 +227,8 @@ int gb_persist_write(const char *root, const struct gb_tune_plan *p, int profile
 		     struct gb_err *err);
 /* the files gb_persist_write would write for the profile; count */
 int gb_persist_names(const struct gb_tune_plan *p, int profile, const char **names, int max);
+/* does a file s says was written persist the setting of r? */
+int gb_persist_covers(const struct gb_tune_state *s, const struct gb_tune_rec *r);
 /* remove what s says was written; -1 with err (what is left stays in s) */
 int gb_persist_remove(const char *root, struct gb_tune_state *s, struct gb_err *err);
 

@@ -21,6 +21,16 @@ values() {
 	done)
 }
 
+# a reboot of the fixture: a new boot ID, and the kernel's own values back
+# (those the fixture starts with)
+reboot() {
+	local fresh=$BATS_TEST_TMPDIR/fresh f
+	rm -rf "$fresh"
+	fixture_tree "$fresh" 1
+	(cd "$fresh" && find proc/sys sys -type f) | while read -r f; do cp "$fresh/$f" "$R/$f"; done
+	echo 7d2e4b60-0c1a-4e8f-b5d3-2a9c6f1e8b77 >"$R/proc/sys/kernel/random/boot_id"
+}
+
 @test "--help and usage mirror each other" {
 	run "$T" --help
 	[ "$status" -eq 0 ]
@@ -350,6 +360,71 @@ values() {
 	FAILWRITE=/var/lib/greenboost LD_PRELOAD=$top/tests/tune/libfailwrite.so run "$T" --root "$R" --full
 	[ "$status" -eq 111 ]
 	[[ "$output" == *"unable to save the original values"*"nothing changed"* ]]
+	[ "$(values)" = "$before" ]
+}
+
+@test "after a reboot: settings not persisted show as not applied any more, and --revert leaves them" {
+	run -0 "$T" --root "$R" --full
+	grep -qx $'boot\t5f0c8a52-2b3e-4c1d-9f6a-1e7b3d9c0a44' "$R/var/lib/greenboost/tune.state"
+	reboot
+	echo 30 >"$R/proc/sys/vm/swappiness" # set by hand since the boot
+	run -0 "$T" --root "$R" --status
+	[[ "$output" == *"# profile: full, applied "*" UTC, before a reboot: 8 settings not persisted, so not applied any more (tuned: (reboot))"* ]]
+	[[ "$output" =~ vm.swappiness\ +30\ +\(reboot\)\ +60 ]]
+	[[ "$output" =~ vm.nr_hugepages\ +0\ +\(reboot\)\ +0 ]]
+	after=$(values)
+	run -0 --separate-stderr "$T" --root "$R" --revert
+	[ -z "$output" ]
+	[ "$stderr" = "gb-tune: warning: vm.swappiness: set before a reboot and not persisted, so undone by it; 30 now: left as it is (the original was 60)" ]
+	[ "$(values)" = "$after" ]
+	[ ! -e "$R/var/lib/greenboost/tune.state" ]
+}
+
+@test "after a reboot, persisted settings are applied again: --status and --revert as in the same boot" {
+	run -0 "$T" --root "$R" --full --persist
+	# sysctl.d, tmpfiles.d and udev set them again at boot
+	echo 7d2e4b60-0c1a-4e8f-b5d3-2a9c6f1e8b77 >"$R/proc/sys/kernel/random/boot_id"
+	run -0 "$T" --root "$R" --status
+	[[ "$output" == *" UTC, before a reboot: persisted, so applied again at boot"* ]]
+	[[ "$output" =~ vm.swappiness\ +10\ +10\ +60 ]]
+	[[ "$output" != *"(reboot)"* ]]
+	run -0 "$T" --root "$R" --revert
+	[[ "$output" == *"vm.swappiness 10 -> 60"* ]]
+	[ "$(cat "$R/proc/sys/vm/swappiness")" = 60 ]
+}
+
+@test "after a reboot, --full takes the values the kernel booted with as the originals" {
+	run -0 "$T" --root "$R" --full
+	reboot
+	echo 30 >"$R/proc/sys/vm/swappiness" # this boot's own value
+	run -0 "$T" --root "$R" --full
+	[[ "$output" == *"vm.swappiness 30 -> 10"* ]]
+	grep -qx $'set\tvm.swappiness\t/proc/sys/vm/swappiness\t30\t10' "$R/var/lib/greenboost/tune.state"
+	grep -qx $'boot\t7d2e4b60-0c1a-4e8f-b5d3-2a9c6f1e8b77' "$R/var/lib/greenboost/tune.state"
+	run -0 "$T" --root "$R" --revert
+	[[ "$output" == *"vm.swappiness 10 -> 30"* ]]
+	[ "$(cat "$R/proc/sys/vm/swappiness")" = 30 ]
+}
+
+@test "a version 1 state file, an older gb-tune's: its settings taken as of this boot, version 2 written next" {
+	before=$(values)
+	run -0 "$T" --root "$R" --full
+	state=$R/var/lib/greenboost/tune.state
+	sed -i $'s/^version\t2$/version\t1/; /^boot\t/d; /^device\t/d' "$state"
+	grep -qx $'version\t1' "$state"
+	# a reboot or not: version 1 cannot tell
+	echo 7d2e4b60-0c1a-4e8f-b5d3-2a9c6f1e8b77 >"$R/proc/sys/kernel/random/boot_id"
+	run -0 "$T" --root "$R" --status
+	[[ "$output" =~ vm.swappiness\ +10\ +10\ +60 ]]
+	[[ "$output" != *reboot* ]]
+	echo 30 >"$R/proc/sys/vm/swappiness"
+	run -0 "$T" --root "$R" --full
+	[ "$output" = "vm.swappiness 30 -> 10" ]
+	grep -qx $'version\t2' "$state"
+	grep -qx $'boot\t7d2e4b60-0c1a-4e8f-b5d3-2a9c6f1e8b77' "$state"
+	grep -qx $'set\tvm.swappiness\t/proc/sys/vm/swappiness\t60\t10' "$state"
+	run -0 "$T" --root "$R" --revert
+	echo 5f0c8a52-2b3e-4c1d-9f6a-1e7b3d9c0a44 >"$R/proc/sys/kernel/random/boot_id"
 	[ "$(values)" = "$before" ]
 }
 

@@ -1,11 +1,12 @@
 # Sourced by the gb-tune bats tests: fixture_tree DIR [nodes] makes a
 # small /proc, /sys and /etc under DIR, the shape of a real one: 64 GiB of
 # RAM, NUMA nodes (1 or 2), an NVIDIA GPU on the last node, an NVMe disk
-# with mq-deadline, THP on madvise.  Values are what Debian 12 ships.
+# with mq-deadline, THP on madvise, a boot ID.  Values are what Debian 12
+# ships.
 fixture_tree() {
 	d=$1
 	nodes=${2:-1}
-	mkdir -p "$d/proc/sys/vm" "$d/proc/sys/kernel" "$d/proc/self" \
+	mkdir -p "$d/proc/sys/vm" "$d/proc/sys/kernel/random" "$d/proc/self" \
 		"$d/sys/kernel/mm/transparent_hugepage" "$d/sys/kernel/mm/hugepages/hugepages-2048kB" \
 		"$d/sys/block/nvme0n1/queue" "$d/sys/block/sda/queue" "$d/sys/block/nvme0c0n1" \
 		"$d/sys/devices/system/node" "$d/sys/dev/block" \
@@ -18,6 +19,7 @@ fixture_tree() {
 	echo 0 >"$d/proc/sys/vm/overcommit_memory"
 	echo 67584 >"$d/proc/sys/vm/min_free_kbytes"
 	echo 1 >"$d/proc/sys/kernel/numa_balancing"
+	echo 5f0c8a52-2b3e-4c1d-9f6a-1e7b3d9c0a44 >"$d/proc/sys/kernel/random/boot_id"
 	echo 'always [madvise] never' >"$d/sys/kernel/mm/transparent_hugepage/enabled"
 	echo 'always defer defer+madvise [madvise] never' >"$d/sys/kernel/mm/transparent_hugepage/defrag"
 	echo 0 >"$d/sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages"

@@ -113,6 +113,8 @@ grep -q 'ATTR{queue/scheduler}="none"' /etc/udev/rules.d/60-greenboost-tune.rule
 ok $? "--persist: /etc/udev/rules.d/60-greenboost-tune.rules"
 grep -q '^set	vm.swappiness	/proc/sys/vm/swappiness	60	10$' $STATE
 ok $? "the state file has the original and the tuned value"
+grep -qx "boot	$(cat /proc/sys/kernel/random/boot_id)" $STATE
+ok $? "the state file has this boot's ID"
 
 # ---- again: idempotent ----
 cp $STATE /tmp/state1
