@@ -169,6 +169,7 @@ int gb_tune_apply(const char *root, const struct gb_machine *m, const struct gb_
 		old.rec[k++] = old.rec[i];
 	}
 	old.n = k;
+	gb_tune_state_resolve(root, &old, boot);
 	s = old;
 	snprintf(s.boot, sizeof(s.boot), "%s", boot);
 	/* the profile's settings */
@@ -269,6 +270,7 @@ int gb_tune_apply(const char *root, const struct gb_machine *m, const struct gb_
 			return GB_EXIT_SYS;
 		}
 		rec = &s.rec[s.n++];
+		memset(rec, 0, sizeof(*rec));
 		snprintf(rec->key, sizeof(rec->key), "%s", ch[i].key);
 		snprintf(rec->path, sizeof(rec->path), "%s", ch[i].path);
 		snprintf(rec->orig, sizeof(rec->orig), "%s", ch[i].before);
@@ -283,10 +285,19 @@ int gb_tune_apply(const char *root, const struct gb_machine *m, const struct gb_
 		if (!(it->profiles & o->profile) || gb_tune_state_find(&s, it->key) || s.n == GB_TUNE_MAX_ITEMS)
 			continue;
 		rec = &s.rec[s.n++];
+		memset(rec, 0, sizeof(*rec));
 		snprintf(rec->key, sizeof(rec->key), "%s", it->key);
 		snprintf(rec->path, sizeof(rec->path), "%s", it->path);
 		snprintf(rec->orig, sizeof(rec->orig), "%s", it->want);
 		snprintf(rec->tuned, sizeof(rec->tuned), "%s", it->want);
+	}
+	/* a disk's setting is the disk's, whatever its name later: one
+	 * recorded without (a version 1 file's) is taken to be this one's */
+	for (i = 0; i < s.n; i++) {
+		char disk[64];
+
+		if (!*s.rec[i].dev && gb_tune_disk_of(s.rec[i].key, disk, sizeof(disk)) == 0)
+			gb_tune_disk_id(root, disk, s.rec[i].dev, sizeof(s.rec[i].dev));
 	}
 	/* both swap files named until the old one is gone: a crash leaves
 	 * neither unknown to --revert */
@@ -429,6 +440,7 @@ int gb_tune_revert(const char *root, int dry_run, FILE *out)
 		return 0;
 	}
 	gb_tune_boot_id(root, boot, sizeof(boot));
+	gb_tune_state_resolve(root, &s, boot);
 	for (i = s.n - 1; i >= 0; i--) {
 		if (gb_tune_rec_stale(&s, &s.rec[i], boot)) {
 			/* the reboot put it back, or someone set it since: not ours to write */
@@ -574,6 +586,7 @@ int gb_tune_status(const char *root, const struct gb_tune_plan *p, FILE *out)
 	}
 	applied = r == 0 && s.profile;
 	gb_tune_boot_id(root, boot, sizeof(boot));
+	gb_tune_state_resolve(root, &s, boot);
 	if (applied) {
 		time_t t = (time_t)s.applied;
 		struct tm tm;

@@ -19,6 +19,8 @@
  * it was: without a boot ID the settings are taken to be of this boot,
  * without a device the disk is the one of that name now.
  */
+#include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -388,6 +390,126 @@ int gb_tune_boot_id(const char *root, char *id, size_t n)
 int gb_tune_rec_stale(const struct gb_tune_state *s, const struct gb_tune_rec *r, const char *boot)
 {
 	return *s->boot && *boot && strcmp(s->boot, boot) && !gb_persist_covers(s, r);
+}
+
+/* ---- disks ---- */
+
+#define SCHED_SUFFIX ".queue.scheduler"
+
+int gb_tune_disk_of(const char *key, char *name, size_t n)
+{
+	size_t l = strlen(key), sl = strlen(SCHED_SUFFIX);
+
+	if (strncmp(key, "block.", 6) || l <= 6 + sl || strcmp(key + l - sl, SCHED_SUFFIX) || l - 6 - sl >= n)
+		return -1;
+	memcpy(name, key + 6, l - 6 - sl);
+	name[l - 6 - sl] = 0;
+	return strchr(name, '/') || !strcmp(name, ".") || !strcmp(name, "..") ? -1 : 0;
+}
+
+int gb_tune_disk_id(const char *root, const char *name, char *id, size_t n)
+{
+	static const char *const files[] = { "wwid", "device/wwid", "device/serial" };
+	char path[GB_TUNE_PATH], full[GB_TUNE_PATH * 2], *t, *b, *e, *c;
+	size_t i;
+
+	*id = 0;
+	for (i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		snprintf(path, sizeof(path), "/sys/block/%s/%s", name, files[i]);
+		if (!gb_tune_path(root, path, full, sizeof(full)) || !(t = gb_read_file(full, 4096, NULL)))
+			continue;
+		/* the first line, blanks trimmed; anything but a word's
+		 * characters becomes '_' (a serial may have spaces) */
+		for (b = t; *b == ' ' || *b == '\t'; b++)
+			;
+		e = b + strcspn(b, "\n");
+		while (e > b && (e[-1] == ' ' || e[-1] == '\t'))
+			e--;
+		*e = 0;
+		for (c = b; *c; c++)
+			if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') ||
+			      strchr("_.:+-", *c)))
+				*c = '_';
+		if (*b)
+			snprintf(id, n, "%s", b);
+		free(t);
+		if (*id)
+			return 0;
+	}
+	return -1;
+}
+
+/* nvmeXnY: a namespace, not a controller's path to one (nvmeXcYnZ) */
+static int is_namespace(const char *d)
+{
+	const char *p = d + 4;
+
+	if (strncmp(d, "nvme", 4) || !isdigit((unsigned char)*p))
+		return 0;
+	while (isdigit((unsigned char)*p))
+		p++;
+	if (*p++ != 'n' || !isdigit((unsigned char)*p))
+		return 0;
+	while (isdigit((unsigned char)*p))
+		p++;
+	return !*p;
+}
+
+/* the NVMe disk whose identity is id, into name; -1 if none */
+static int disk_find(const char *root, const char *id, char *name, size_t n)
+{
+	char dir[GB_TUNE_PATH * 2], cur[GB_TUNE_DEVID];
+	struct dirent *de;
+	DIR *d;
+	int found = -1;
+
+	if (!gb_tune_path(root, "/sys/block", dir, sizeof(dir)) || !(d = opendir(dir)))
+		return -1;
+	while ((de = readdir(d)))
+		if (is_namespace(de->d_name) && strlen(de->d_name) < n &&
+		    gb_tune_disk_id(root, de->d_name, cur, sizeof(cur)) == 0 && !strcmp(cur, id)) {
+			snprintf(name, n, "%s", de->d_name);
+			found = 0;
+			break;
+		}
+	closedir(d);
+	return found;
+}
+
+void gb_tune_state_resolve(const char *root, struct gb_tune_state *s, const char *boot)
+{
+	char name[64], now[64], cur[GB_TUNE_DEVID];
+	int i, j, k;
+
+	for (i = 0; i < s->n; i++) {
+		struct gb_tune_rec *r = &s->rec[i];
+
+		if (!*r->dev || gb_tune_disk_of(r->key, name, sizeof(name)) < 0 || gb_tune_rec_stale(s, r, boot))
+			continue;
+		if (gb_tune_disk_id(root, name, cur, sizeof(cur)) == 0 && !strcmp(cur, r->dev))
+			continue;
+		if (disk_find(root, r->dev, now, sizeof(now)) < 0) {
+			gb_warn("%s: the disk it was set on (%s) is not here any more; nothing to put back there", r->key,
+				r->dev);
+			*r->key = 0; /* dropped below */
+			continue;
+		}
+		gb_info("%s: the disk it was set on (%s) is %s now", r->key, r->dev, now);
+		snprintf(r->key, sizeof(r->key), "block.%s%s", now, SCHED_SUFFIX);
+		snprintf(r->path, sizeof(r->path), "/sys/block/%s/queue/scheduler", now);
+	}
+	/* the dropped, and a second record for one disk (two of one identity) */
+	for (i = 0, k = 0; i < s->n; i++) {
+		int dup = 0;
+
+		for (j = 0; j < k && *s->rec[i].key; j++)
+			dup |= !strcmp(s->rec[j].key, s->rec[i].key);
+		if (dup)
+			gb_warn("%s: two records for one disk: the second is dropped", s->rec[i].key);
+		if (*s->rec[i].key && !dup)
+			s->rec[k++] = s->rec[i];
+	}
+	s->n = k;
 }
 
 /* ---- the lock ---- */

@@ -30,7 +30,7 @@
 #define GB_TUNE_VAL 64   /* a value: a number or a word */
 #define GB_TUNE_KEY 64
 #define GB_TUNE_PATH 256
-#define GB_TUNE_DEVID 128  /* a disk's identity */
+#define GB_TUNE_DEVID 192  /* a disk's identity: an NVMe wwid is up to 140 characters */
 #define GB_TUNE_BOOTID 40  /* /proc/sys/kernel/random/boot_id */
 
 /* ---- sysval ---- */
@@ -174,6 +174,16 @@ int gb_tune_boot_id(const char *root, char *id, size_t n);
  * reboot undid it: the kernel has its own value again.  A state without a
  * boot ID (version 1) or a boot not known: never. */
 int gb_tune_rec_stale(const struct gb_tune_state *s, const struct gb_tune_rec *r, const char *boot);
+/* the identity of the disk /sys/block/NAME: its wwid, the device's wwid
+ * or the device's serial number, as one word; -1 and "" when it has none */
+int gb_tune_disk_id(const char *root, const char *name, char *id, size_t n);
+/* The disk of a block.NAME.* record: NAME; -1 if the key is no disk's. */
+int gb_tune_disk_of(const char *key, char *name, size_t n);
+/* Follow each disk's record to the disk of its identity, under whatever
+ * name it has now (key and path renamed); a record whose disk is not here
+ * any more is dropped, with a warning.  Records without an identity are
+ * left to the name, and those a reboot undid (gb_tune_rec_stale) too. */
+void gb_tune_state_resolve(const char *root, struct gb_tune_state *s, const char *boot);
 /* An exclusive flock(2) on GB_TUNE_LOCK_FILE for a run that changes
  * anything, held until gb_tune_unlock; the file says "PID WHAT" meanwhile.
  * make_dir: create the state directory if need be.  The descriptor, or -1

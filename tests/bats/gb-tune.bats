@@ -428,6 +428,66 @@ reboot() {
 	[ "$(values)" = "$before" ]
 }
 
+# disk NAME WWID SCHEDULER: an NVMe disk of that name in the fixture now
+disk() {
+	mkdir -p "$R/sys/block/$1/queue"
+	echo "$2" >"$R/sys/block/$1/wwid"
+	echo "$3" >"$R/sys/block/$1/queue/scheduler"
+}
+
+@test "a disk's scheduler is recorded with the disk's identity, and put back on that disk under its new name" {
+	run -0 "$T" --root "$R" --full
+	state=$R/var/lib/greenboost/tune.state
+	grep -qx $'set\tblock.nvme0n1.queue.scheduler\t/sys/block/nvme0n1/queue/scheduler\tmq-deadline\tnone' "$state"
+	grep -qx $'device\tblock.nvme0n1.queue.scheduler\teui.0025385b71b0a1c4' "$state"
+	# the disks renumbered: ours is nvme1n1 now, another disk nvme0n1, with its own choice
+	disk nvme1n1 eui.0025385b71b0a1c4 'mq-deadline kyber bfq [none]'
+	disk nvme0n1 eui.00a075c0ffee0001 'mq-deadline kyber bfq [none]'
+	run -0 "$T" --root "$R" --status
+	[[ "$output" =~ block.nvme1n1.queue.scheduler\ +none\ +none\ +mq-deadline ]]
+	[[ "$output" =~ block.nvme0n1.queue.scheduler\ +none\ +-\ +- ]]
+	run -0 "$T" --root "$R" --revert
+	[ "$(grep '^block' <<<"$output")" = "block.nvme1n1.queue.scheduler none -> mq-deadline" ]
+	[ "$(cat "$R/sys/block/nvme1n1/queue/scheduler")" = mq-deadline ]
+	[ "$(cat "$R/sys/block/nvme0n1/queue/scheduler")" = 'mq-deadline kyber bfq [none]' ]
+}
+
+@test "a disk that is not here any more: its record goes, nothing written to the disk that has its name" {
+	run -0 "$T" --root "$R" --full
+	disk nvme0n1 eui.00a075c0ffee0001 'mq-deadline kyber bfq [none]'
+	run -0 --separate-stderr "$T" --root "$R" --revert
+	[[ "$stderr" == *"gb-tune: warning: block.nvme0n1.queue.scheduler: the disk it was set on (eui.0025385b71b0a1c4) is not here any more; nothing to put back there"* ]]
+	[[ "$output" != *block.nvme0n1* ]]
+	[[ "$output" == *"vm.swappiness 10 -> 60"* ]]
+	[ "$(cat "$R/sys/block/nvme0n1/queue/scheduler")" = 'mq-deadline kyber bfq [none]' ]
+	[ ! -e "$R/var/lib/greenboost/tune.state" ]
+}
+
+@test "disks renumbered between two runs: each keeps its own original" {
+	run -0 "$T" --root "$R" --full
+	disk nvme1n1 eui.0025385b71b0a1c4 'mq-deadline kyber bfq [none]'
+	disk nvme0n1 eui.00a075c0ffee0001 '[bfq] mq-deadline none'
+	run -0 "$T" --root "$R" --full
+	[ "$output" = "block.nvme0n1.queue.scheduler bfq -> none" ]
+	state=$R/var/lib/greenboost/tune.state
+	grep -qx $'set\tblock.nvme1n1.queue.scheduler\t/sys/block/nvme1n1/queue/scheduler\tmq-deadline\tnone' "$state"
+	grep -qx $'device\tblock.nvme1n1.queue.scheduler\teui.0025385b71b0a1c4' "$state"
+	grep -qx $'set\tblock.nvme0n1.queue.scheduler\t/sys/block/nvme0n1/queue/scheduler\tbfq\tnone' "$state"
+	grep -qx $'device\tblock.nvme0n1.queue.scheduler\teui.00a075c0ffee0001' "$state"
+	run -0 "$T" --root "$R" --revert
+	[ "$(cat "$R/sys/block/nvme1n1/queue/scheduler")" = mq-deadline ]
+	[ "$(cat "$R/sys/block/nvme0n1/queue/scheduler")" = bfq ]
+}
+
+@test "a disk's record from a version 1 file is taken to be the disk of that name, and gets its identity" {
+	run -0 "$T" --root "$R" --full
+	state=$R/var/lib/greenboost/tune.state
+	sed -i $'s/^version\t2$/version\t1/; /^boot\t/d; /^device\t/d' "$state"
+	echo 30 >"$R/proc/sys/vm/swappiness"
+	run -0 "$T" --root "$R" --full
+	grep -qx $'device\tblock.nvme0n1.queue.scheduler\teui.0025385b71b0a1c4' "$state"
+}
+
 @test "a corrupt state file is reported, never overwritten" {
 	mkdir -p "$R/var/lib/greenboost"
 	printf 'version\t1\nset\tvm.swappiness\t/etc/passwd\t60\t10\n' >"$R/var/lib/greenboost/tune.state"

@@ -1,7 +1,7 @@
 # Sourced by the gb-tune bats tests: fixture_tree DIR [nodes] makes a
 # small /proc, /sys and /etc under DIR, the shape of a real one: 64 GiB of
 # RAM, NUMA nodes (1 or 2), an NVIDIA GPU on the last node, an NVMe disk
-# with mq-deadline, THP on madvise, a boot ID.  Values are what Debian 12
+# with mq-deadline and a wwid, THP on madvise, a boot ID.  Values are what Debian 12
 # ships.
 fixture_tree() {
 	d=$1
@@ -25,6 +25,7 @@ fixture_tree() {
 	echo 0 >"$d/sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages"
 	echo 0 >"$d/sys/kernel/mm/hugepages/hugepages-2048kB/nr_overcommit_hugepages"
 	echo '[mq-deadline] kyber bfq none' >"$d/sys/block/nvme0n1/queue/scheduler"
+	echo eui.0025385b71b0a1c4 >"$d/sys/block/nvme0n1/wwid"
 	echo '[mq-deadline] none' >"$d/sys/block/sda/queue/scheduler"
 	# an NVIDIA GPU (3D controller), its audio function, and an Intel GPU
 	echo 0x10de >"$d/sys/bus/pci/devices/0000:41:00.0/vendor"

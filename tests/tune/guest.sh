@@ -115,6 +115,8 @@ grep -q '^set	vm.swappiness	/proc/sys/vm/swappiness	60	10$' $STATE
 ok $? "the state file has the original and the tuned value"
 grep -qx "boot	$(cat /proc/sys/kernel/random/boot_id)" $STATE
 ok $? "the state file has this boot's ID"
+grep -qx "device	block.nvme0n1.queue.scheduler	$(cat /sys/block/nvme0n1/wwid)" $STATE
+ok $? "and the NVMe disk's identity, its wwid ($(cat /sys/block/nvme0n1/wwid))"
 
 # ---- again: idempotent ----
 cp $STATE /tmp/state1

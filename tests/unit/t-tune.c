@@ -133,6 +133,17 @@ int main(void)
 	ok(parses("version\t1\nfrobnicate\t1\n", "unknown record"), "an unknown record");
 	ok(gb_tune_state_parse("version\t1\n\0\n", 12, &t, &err) < 0 && strstr(err.msg, "NUL"), "a NUL byte: refused");
 
+	/* ---- disks ---- */
+	{
+		char d[64];
+
+		ok(gb_tune_disk_of("block.nvme0n1.queue.scheduler", d, sizeof(d)) == 0 && !strcmp(d, "nvme0n1"),
+		   "a disk's key: its disk");
+		ok(gb_tune_disk_of("vm.swappiness", d, sizeof(d)) < 0, "no disk in vm.swappiness");
+		ok(gb_tune_disk_of("block..queue.scheduler", d, sizeof(d)) < 0, "no disk in block..queue.scheduler");
+		ok(gb_tune_disk_of("block.nvme0n1.queue.nr_requests", d, sizeof(d)) < 0, "only the scheduler");
+	}
+
 	/* ---- the hugepage count ---- */
 	memset(&m, 0, sizeof(m));
 	m.mem_total = 64 * GB_GiB;
