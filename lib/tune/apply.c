@@ -147,6 +147,7 @@ int gb_tune_apply(const char *root, const struct gb_machine *m, const struct gb_
 		  const struct gb_tune_opts *o, int dry_run, FILE *out)
 {
 	static struct gb_tune_state old, s;
+	struct gb_persist_kept kept;
 	char cur[GB_TUNE_VAL], swap_path[GB_TUNE_PATH] = "", a[32];
 	struct gb_err err;
 	char prev_name[GB_TUNE_PATH], boot[GB_TUNE_BOOTID];
@@ -334,6 +335,11 @@ int gb_tune_apply(const char *root, const struct gb_machine *m, const struct gb_
 		*s.swapfile = 0;
 		s.swap_bytes = 0;
 	}
+	if (persist && gb_persist_keep(root, &kept, &err) < 0) {
+		gb_log(GB_LOG_ERROR, "%s; all changes rolled back", err.msg);
+		persist = 0; /* nothing written: nothing to put back */
+		goto undo_swap;
+	}
 	if (persist && gb_persist_write(root, p, o->profile, &s, &err) < 0) {
 		gb_log(GB_LOG_ERROR, "%s; all changes rolled back", err.msg);
 		goto undo_swap;
@@ -344,6 +350,8 @@ int gb_tune_apply(const char *root, const struct gb_machine *m, const struct gb_
 	}
 	*s.swapold = 0;
 	s.swapold_bytes = 0;
+	if (persist)
+		gb_persist_kept_free(&kept);
 	/* commit */
 	for (i = 0; i < nch; i++) {
 		struct gb_tune_rec *rec = gb_tune_state_find(&s, ch[i].key);
@@ -409,9 +417,9 @@ undo_swap:
 		}
 	}
 	if (persist) {
-		gb_persist_remove(root, &s, &err);
-		if (old.npersist || *old.fstab_line)
-			gb_persist_write(root, p, old.profile ? old.profile : o->profile, &old, &err);
+		if (gb_persist_restore(root, &kept, s.fstab_line, old.fstab_line, &err) < 0)
+			gb_warn("%s: the files under /etc may not be as they were", err.msg);
+		gb_persist_kept_free(&kept);
 	}
 undo:
 	rollback(root);

@@ -237,6 +237,20 @@ int gb_persist_write(const char *root, const struct gb_tune_plan *p, int profile
 		     struct gb_err *err);
 /* the files gb_persist_write would write for the profile; count */
 int gb_persist_names(const struct gb_tune_plan *p, int profile, const char **names, int max);
+/* the files gb_persist_write writes, as they were before: to undo it
+ * exactly, whichever profile wrote them */
+#define GB_PERSIST_FILES 3
+struct gb_persist_kept {
+	char *text[GB_PERSIST_FILES]; /* NULL: there was none */
+	size_t len[GB_PERSIST_FILES];
+	mode_t mode[GB_PERSIST_FILES];
+};
+int gb_persist_keep(const char *root, struct gb_persist_kept *k, struct gb_err *err);
+/* the files back as kept; /etc/fstab's line fstab_now back to fstab_then
+ * ("" for none); -1 with err if any could not be */
+int gb_persist_restore(const char *root, const struct gb_persist_kept *k, const char *fstab_now,
+		       const char *fstab_then, struct gb_err *err);
+void gb_persist_kept_free(struct gb_persist_kept *k);
 /* does a file s says was written persist the setting of r? */
 int gb_persist_covers(const struct gb_tune_state *s, const struct gb_tune_rec *r);
 /* remove what s says was written; -1 with err (what is left stays in s) */

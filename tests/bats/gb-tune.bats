@@ -828,6 +828,29 @@ swap.file /mnt/fast/greenboost.swap -> none" ]
 	cmp "$BATS_TEST_TMPDIR/fstab" "$R/etc/fstab"
 }
 
+@test "a failure writing the files under /etc: those of the run before back as they were, byte for byte" {
+	run -0 "$T" --root "$R" --full --swap 64M --persist
+	cp -a "$R/etc" "$BATS_TEST_TMPDIR/etc"
+	cp "$R/var/lib/greenboost/tune.state" "$BATS_TEST_TMPDIR/state"
+	tuned=$(values)
+	# --light rewrites sysctl.d, and would remove tmpfiles.d and udev's
+	FAILWRITE=90-greenboost.conf LD_PRELOAD=$top/tests/tune/libfailwrite.so \
+		run "$T" --root "$R" --light --persist
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"unable to write $R/etc/sysctl.d/90-greenboost.conf: Input/output error; all changes rolled back"* ]]
+	diff -r "$BATS_TEST_TMPDIR/etc" "$R/etc"
+	cmp "$BATS_TEST_TMPDIR/state" "$R/var/lib/greenboost/tune.state"
+	[ "$(values)" = "$tuned" ]
+	# and a new swap file's fstab line gives way to the old one's again
+	FAILWRITE=90-greenboost.conf LD_PRELOAD=$top/tests/tune/libfailwrite.so \
+		run "$T" --root "$R" --full --swap 128M:/mnt/fast/new.swap --persist
+	[ "$status" -eq 1 ]
+	diff -r "$BATS_TEST_TMPDIR/etc" "$R/etc"
+	[ ! -e "$R/mnt/fast/new.swap" ]
+	[ -f "$R/mnt/fast/greenboost.swap" ]
+	cmp "$BATS_TEST_TMPDIR/state" "$R/var/lib/greenboost/tune.state"
+}
+
 @test "--persist never overwrites a file gb-tune did not write" {
 	mkdir -p "$R/etc/sysctl.d"
 	echo 'vm.swappiness = 1' >"$R/etc/sysctl.d/90-greenboost.conf"
