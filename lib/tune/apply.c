@@ -515,6 +515,7 @@ int gb_tune_revert(const char *root, int dry_run, FILE *out)
 	/* the records put back go; the others stay for another try */
 	{
 		static struct gb_tune_state left;
+		char fstab_kept[sizeof(left.fstab_line)] = "";
 
 		left = s;
 		left.n = 0;
@@ -528,7 +529,6 @@ int gb_tune_revert(const char *root, int dry_run, FILE *out)
 			if (keep)
 				left.rec[left.n++] = s.rec[i];
 		}
-		char fstab_kept[sizeof(left.fstab_line)] = "";
 
 		if (*s.swapold) {
 			if (gb_swap_remove(root, s.swapold, &err) < 0) {

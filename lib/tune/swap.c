@@ -102,8 +102,8 @@ static int check_dir(int fd, const char *shown, struct gb_err *err)
 	if (fstat(fd, &st) < 0)
 		return fail(err, "examine", shown);
 	if (st.st_uid != 0 && st.st_uid != geteuid())
-		return refuse(err, EPERM, "%s is owned by uid %u, not root: anyone it lets in could swap in a file of "
-				     "their own", shown, (unsigned)st.st_uid);
+		return refuse(err, EPERM, "%s is owned by uid %u, not root: they could swap in a file of their own",
+			      shown, (unsigned)st.st_uid);
 	if (st.st_mode & (S_IWGRP | S_IWOTH))
 		return refuse(err, EPERM, "%s is writable by %s: they could swap in a file of their own", shown,
 			      st.st_mode & S_IWOTH ? "everyone" : "its group");
