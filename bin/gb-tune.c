@@ -52,8 +52,9 @@ static void help(void)
 	       "  -h, --help             this text\n"
 	       "  -V, --version          print the version\n\n"
 	       "Exit status: 0 done; 1 a change failed and all were rolled back (or a revert left\n"
-	       "some); 2 needs root; 3 /proc/sys or /sys is read-only; 4 a device or path is missing\n"
-	       "or not gb-tune's; 100 usage; 111 system error.  See gb-tune(8).\n",
+	       "some); 2 needs root; 3 /proc/sys or /sys is read-only; 4 a device or path is missing,\n"
+	       "not gb-tune's, or no place for a swap file; 5 another gb-tune is changing the\n"
+	       "settings; 100 usage; 111 system error.  See gb-tune(8).\n",
 	       gb_conf_path());
 	exit(0);
 }
@@ -63,11 +64,12 @@ static void unknown_var(const char *name)
 	(void)name;
 }
 
-static uint64_t parse_hugepages(const char *s, const struct gb_machine *m)
+/* a count or a size, held to the margin the profile's own count keeps */
+static uint64_t parse_hugepages(const char *s, const struct gb_machine *m, int profile)
 {
 	const char *why;
-	uint64_t v, pages;
-	char *e;
+	uint64_t v, pages, max;
+	char *e, a[32], room[160];
 
 	if (*s >= '0' && *s <= '9' && (v = strtoull(s, &e, 10), !*e) && !strchr(s, '-')) {
 		pages = v;
@@ -76,14 +78,17 @@ static uint64_t parse_hugepages(const char *s, const struct gb_machine *m)
 			gb_die_usage("--hugepages %s: %s (a count of 2 MB pages, or a size like 16G)", s, why);
 		pages = v / (2ULL << 20);
 	}
-	if (pages > m->mem_total / (2ULL << 20))
-		gb_die_usage("--hugepages %s: more 2 MB pages than the machine has RAM for", s);
+	max = gb_tune_hugepages_max(m, profile, room, sizeof(room));
+	if (pages > max)
+		gb_die_usage("--hugepages %s: %llu pages is more than %s leaves free: at most %llu (%s, %s)", s,
+			     (unsigned long long)pages, profile == GB_TUNE_FULL ? "--full" : "--light",
+			     (unsigned long long)max, gb_size_human(max * (2ULL << 20), a, sizeof(a)), room);
 	return pages;
 }
 
 static void parse_swap(const char *s, struct gb_tune_opts *o)
 {
-	char size[64];
+	char size[64], a[32];
 	const char *colon = strchr(s, ':'), *why;
 	size_t l = colon ? (size_t)(colon - s) : strlen(s);
 
@@ -99,6 +104,9 @@ static void parse_swap(const char *s, struct gb_tune_opts *o)
 		gb_die_usage("--swap %s: %s", s, why);
 	if (o->swap_bytes < 64 * GB_MiB)
 		gb_die_usage("--swap %s: a swap file of less than 64M is not worth having", s);
+	if (o->swap_bytes > GB_SWAP_MAX_BYTES(sysconf(_SC_PAGESIZE)))
+		gb_die_usage("--swap %s: more than a swap file can be: at most %s", s,
+			     gb_size_human(GB_SWAP_MAX_BYTES(sysconf(_SC_PAGESIZE)), a, sizeof(a)));
 	if (colon) {
 		const char *p = colon + 1;
 
@@ -179,7 +187,7 @@ int main(int argc, char **argv)
 	struct gb_err err;
 	const char *config = NULL, *root = "", *hugepages = NULL, *swap = NULL;
 	char rootbuf[PATH_MAX];
-	int mode = 0, dry = 0, verbose = 0, quiet = 0, c, r;
+	int mode = 0, dry = 0, verbose = 0, quiet = 0, lock = -1, c, r;
 	struct stat st;
 
 	gb_log_setup("gb-tune", GB_LOG_WARN, -1);
@@ -240,7 +248,7 @@ int main(int argc, char **argv)
 		gb_die(GB_EXIT_SYS, "%s", err.msg);
 	if (hugepages) {
 		o.hugepages_set = 1;
-		o.hugepages = parse_hugepages(hugepages, &m);
+		o.hugepages = parse_hugepages(hugepages, &m, mode == M_FULL ? GB_TUNE_FULL : GB_TUNE_LIGHT);
 	}
 	if (swap)
 		parse_swap(swap, &o);
@@ -254,8 +262,22 @@ int main(int argc, char **argv)
 	if (!dry && !*root && geteuid() != 0 && mode != M_STATUS)
 		gb_die(GB_TUNE_EXIT_NOTROOT, "changing the kernel's settings needs root: sudo gb-tune %s",
 		       mode == M_FULL ? "--full" : mode == M_LIGHT ? "--light" : "--revert");
-	if (mode == M_REVERT)
-		return gb_tune_revert(root, dry, stdout);
+	/* one changing run at a time, from reading the values to the last save */
+	if (!dry && mode != M_STATUS) {
+		const char *what = mode == M_FULL ? "--full" : mode == M_LIGHT ? "--light" : "--revert";
+
+		lock = gb_tune_lock(root, what, mode != M_REVERT, &err);
+		if (lock < 0 && errno == EWOULDBLOCK)
+			gb_die(GB_TUNE_EXIT_BUSY, "%s", err.msg);
+		/* no state directory: nothing to revert, nothing to lock */
+		if (lock < 0 && !(mode == M_REVERT && errno == ENOENT))
+			gb_die(GB_EXIT_SYS, "%s", err.msg);
+	}
+	if (mode == M_REVERT) {
+		r = gb_tune_revert(root, dry, stdout);
+		gb_tune_unlock(root, lock);
+		return r;
+	}
 
 	if (mode == M_STATUS) {
 		static struct gb_tune_state s;
@@ -264,8 +286,10 @@ int main(int argc, char **argv)
 	} else {
 		o.profile = mode == M_FULL ? GB_TUNE_FULL : GB_TUNE_LIGHT;
 	}
-	if (gb_tune_plan_make(root, &m, &conf, &o, &plan, &err) < 0)
+	if (gb_tune_plan_make(root, &m, &conf, &o, &plan, &err) < 0) {
+		gb_tune_unlock(root, lock);
 		gb_die(GB_EXIT_SYS, "%s", err.msg);
+	}
 	if (mode == M_STATUS) {
 		gb_machine_print(&m, stdout);
 		return gb_tune_status(root, &plan, stdout);
@@ -277,6 +301,7 @@ int main(int argc, char **argv)
 	if (m.container && !dry)
 		gb_warn("in a %s: these are the host kernel's settings, for every container on it", m.where);
 	r = gb_tune_apply(root, &m, &plan, &o, dry, stdout);
+	gb_tune_unlock(root, lock);
 	if (verbose && !r) {
 		int i;
 

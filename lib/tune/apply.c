@@ -147,9 +147,11 @@ int gb_tune_apply(const char *root, const struct gb_machine *m, const struct gb_
 		  const struct gb_tune_opts *o, int dry_run, FILE *out)
 {
 	static struct gb_tune_state old, s;
-	char cur[GB_TUNE_VAL], swap_path[GB_TUNE_PATH] = "", full[GB_TUNE_PATH * 2], a[32];
+	struct gb_persist_kept kept;
+	char cur[GB_TUNE_VAL], swap_path[GB_TUNE_PATH] = "", a[32];
 	struct gb_err err;
-	int i, r, swap_new = 0, swap_drop = 0, persist;
+	char prev_name[GB_TUNE_PATH], boot[GB_TUNE_BOOTID];
+	int i, k, r, swap_new = 0, swap_drop = 0, prev_drop, persist;
 
 	nch = 0;
 	r = gb_tune_state_load(root, &old, &err);
@@ -157,7 +159,20 @@ int gb_tune_apply(const char *root, const struct gb_machine *m, const struct gb_
 		gb_log(GB_LOG_ERROR, "%s (fix or remove it; gb-tune --revert needs it)", err.msg);
 		return GB_EXIT_SYS;
 	}
+	/* settings of an earlier boot that nothing persisted: the reboot undid
+	 * them, and the values the kernel has now are the originals */
+	gb_tune_boot_id(root, boot, sizeof(boot));
+	for (i = 0, k = 0; i < old.n; i++) {
+		if (gb_tune_rec_stale(&old, &old.rec[i], boot)) {
+			gb_info("%s: set before a reboot, not persisted: its record goes", old.rec[i].key);
+			continue;
+		}
+		old.rec[k++] = old.rec[i];
+	}
+	old.n = k;
+	gb_tune_state_resolve(root, &old, boot);
 	s = old;
+	snprintf(s.boot, sizeof(s.boot), "%s", boot);
 	/* the profile's settings */
 	for (i = 0; i < p->n; i++) {
 		const struct gb_tune_item *it = &p->it[i];
@@ -183,45 +198,42 @@ int gb_tune_apply(const char *root, const struct gb_machine *m, const struct gb_
 		if (!strcmp(cur, old.rec[i].orig))
 			ch[nch - 1].done = -1; /* nothing to write, only the record goes */
 	}
-	/* the swap file */
+	/* the swap file: a new one is made and in use before the old one goes */
 	if (o->swap_bytes) {
 		if (swap_target(root, m, o, swap_path, sizeof(swap_path)) < 0)
 			return GB_TUNE_EXIT_MISSING;
 		if (strcmp(swap_path, old.swapfile) || o->swap_bytes != old.swap_bytes) {
-			if (!gb_tune_path(root, swap_path, full, sizeof(full)) || access(full, F_OK) == 0) {
-				gb_log(GB_LOG_ERROR, "%s exists%s: not overwriting it; nothing changed", swap_path,
-				       strcmp(swap_path, old.swapfile) ? "" : " (gb-tune's, of another size: "
-									    "gb-tune --swap off first)");
-				return GB_TUNE_EXIT_MISSING;
-			}
-			{
-				char dir[GB_TUNE_PATH * 2], *sl;
+			if (gb_swap_check(root, swap_path, o->swap_bytes, &err) < 0) {
+				int e = errno;
 
-				snprintf(dir, sizeof(dir), "%s", full);
-				sl = strrchr(dir, '/');
-				if (sl)
-					sl[sl == dir] = 0;
-				if (access(dir, W_OK) < 0) {
-					gb_log(GB_LOG_ERROR, "unable to make a swap file in %s: %s; nothing changed", dir,
-					       strerror(errno));
-					return errno == ENOENT ? GB_TUNE_EXIT_MISSING : GB_TUNE_EXIT_NOTROOT;
-				}
+				if (e == EEXIST)
+					gb_log(GB_LOG_ERROR, "%s exists%s: not overwriting it; nothing changed", swap_path,
+					       strcmp(swap_path, old.swapfile) ? "" : " (gb-tune's, of another size: "
+										    "gb-tune --swap off first)");
+				else
+					gb_log(GB_LOG_ERROR, "%s; nothing changed", err.msg);
+				return e == EACCES ? GB_TUNE_EXIT_NOTROOT : GB_TUNE_EXIT_MISSING;
 			}
 			swap_new = 1;
-			swap_drop = *old.swapfile != 0;
+			/* of the same name, the old one's file is gone already */
+			swap_drop = *old.swapfile && strcmp(old.swapfile, swap_path);
 		}
 	} else if (o->swap_off && *old.swapfile) {
 		swap_drop = 1;
 	}
+	/* one a run that stopped halfway was replacing */
+	prev_drop = *old.swapold && !(swap_new && !strcmp(old.swapold, swap_path));
 	persist = o->persist || old.npersist || *old.fstab_line;
 	if (dry_run) {
 		for (i = 0; i < nch; i++)
 			if (ch[i].done >= 0)
 				fprintf(out, "%s %s -> %s\n", ch[i].key, ch[i].before, ch[i].after);
-		if (swap_drop)
-			fprintf(out, "swap.file %s -> none\n", old.swapfile);
+		if (prev_drop)
+			fprintf(out, "swap.file %s -> none\n", old.swapold);
 		if (swap_new)
 			fprintf(out, "swap.file none -> %s (%s)\n", swap_path, gb_size_human(o->swap_bytes, a, sizeof(a)));
+		if (swap_drop)
+			fprintf(out, "swap.file %s -> none\n", old.swapfile);
 		if (o->persist && !old.npersist) {
 			const char *names[4];
 			int k, nn = gb_persist_names(p, o->profile, names, 4);
@@ -237,6 +249,17 @@ int gb_tune_apply(const char *root, const struct gb_machine *m, const struct gb_
 	r = preflight(root);
 	if (r)
 		return r;
+	snprintf(prev_name, sizeof(prev_name), "%s", old.swapold);
+	if (prev_drop) {
+		if (gb_swap_remove(root, old.swapold, &err) < 0) {
+			gb_log(GB_LOG_ERROR, "%s; nothing changed", err.msg);
+			return GB_TUNE_EXIT_FAILED;
+		}
+		*old.swapold = 0;
+		old.swapold_bytes = 0;
+	}
+	*s.swapold = 0;
+	s.swapold_bytes = 0;
 	/* the originals, saved before anything changes */
 	for (i = 0; i < nch; i++) {
 		struct gb_tune_rec *rec;
@@ -248,6 +271,7 @@ int gb_tune_apply(const char *root, const struct gb_machine *m, const struct gb_
 			return GB_EXIT_SYS;
 		}
 		rec = &s.rec[s.n++];
+		memset(rec, 0, sizeof(*rec));
 		snprintf(rec->key, sizeof(rec->key), "%s", ch[i].key);
 		snprintf(rec->path, sizeof(rec->path), "%s", ch[i].path);
 		snprintf(rec->orig, sizeof(rec->orig), "%s", ch[i].before);
@@ -262,12 +286,27 @@ int gb_tune_apply(const char *root, const struct gb_machine *m, const struct gb_
 		if (!(it->profiles & o->profile) || gb_tune_state_find(&s, it->key) || s.n == GB_TUNE_MAX_ITEMS)
 			continue;
 		rec = &s.rec[s.n++];
+		memset(rec, 0, sizeof(*rec));
 		snprintf(rec->key, sizeof(rec->key), "%s", it->key);
 		snprintf(rec->path, sizeof(rec->path), "%s", it->path);
 		snprintf(rec->orig, sizeof(rec->orig), "%s", it->want);
 		snprintf(rec->tuned, sizeof(rec->tuned), "%s", it->want);
 	}
+	/* a disk's setting is the disk's, whatever its name later: one
+	 * recorded without (a version 1 file's) is taken to be this one's */
+	for (i = 0; i < s.n; i++) {
+		char disk[64];
+
+		if (!*s.rec[i].dev && gb_tune_disk_of(s.rec[i].key, disk, sizeof(disk)) == 0)
+			gb_tune_disk_id(root, disk, s.rec[i].dev, sizeof(s.rec[i].dev));
+	}
+	/* both swap files named until the old one is gone: a crash leaves
+	 * neither unknown to --revert */
 	if (swap_new) {
+		if (swap_drop) {
+			snprintf(s.swapold, sizeof(s.swapold), "%s", old.swapfile);
+			s.swapold_bytes = old.swap_bytes;
+		}
 		snprintf(s.swapfile, sizeof(s.swapfile), "%s", swap_path);
 		s.swap_bytes = o->swap_bytes;
 	}
@@ -287,25 +326,32 @@ int gb_tune_apply(const char *root, const struct gb_machine *m, const struct gb_
 			goto undo;
 		}
 	}
-	if (swap_drop) {
-		/* the old one goes first: the new one may have its name */
-		if (gb_swap_remove(root, old.swapfile, &err) < 0) {
-			gb_log(GB_LOG_ERROR, "%s; all changes rolled back", err.msg);
-			goto undo;
-		}
-		if (!swap_new)
-			*s.swapfile = 0;
-	}
 	if (swap_new && gb_swap_make(root, swap_path, o->swap_bytes, !root || !*root || !strcmp(root, "/"), &err) < 0) {
 		gb_log(GB_LOG_ERROR, "%s; all changes rolled back", err.msg);
 		goto undo;
 	}
+	/* /etc/fstab names the new swap file, or none */
+	if (swap_drop && !swap_new) {
+		*s.swapfile = 0;
+		s.swap_bytes = 0;
+	}
+	if (persist && gb_persist_keep(root, &kept, &err) < 0) {
+		gb_log(GB_LOG_ERROR, "%s; all changes rolled back", err.msg);
+		persist = 0; /* nothing written: nothing to put back */
+		goto undo_swap;
+	}
 	if (persist && gb_persist_write(root, p, o->profile, &s, &err) < 0) {
 		gb_log(GB_LOG_ERROR, "%s; all changes rolled back", err.msg);
-		if (swap_new)
-			gb_swap_remove(root, swap_path, &err);
-		goto undo_persist;
+		goto undo_swap;
 	}
+	if (swap_drop && gb_swap_remove(root, old.swapfile, &err) < 0) {
+		gb_log(GB_LOG_ERROR, "%s; all changes rolled back", err.msg);
+		goto undo_swap;
+	}
+	*s.swapold = 0;
+	s.swapold_bytes = 0;
+	if (persist)
+		gb_persist_kept_free(&kept);
 	/* commit */
 	for (i = 0; i < nch; i++) {
 		struct gb_tune_rec *rec = gb_tune_state_find(&s, ch[i].key);
@@ -334,10 +380,12 @@ int gb_tune_apply(const char *root, const struct gb_machine *m, const struct gb_
 	for (i = 0; i < nch; i++)
 		if (ch[i].done >= 0)
 			fprintf(out, "%s %s -> %s%s\n", ch[i].key, ch[i].before, ch[i].after, ch[i].note);
-	if (swap_drop)
-		fprintf(out, "swap.file %s -> none\n", old.swapfile);
+	if (prev_drop)
+		fprintf(out, "swap.file %s -> none\n", prev_name);
 	if (swap_new)
 		fprintf(out, "swap.file none -> %s (%s)\n", swap_path, gb_size_human(o->swap_bytes, a, sizeof(a)));
+	if (swap_drop)
+		fprintf(out, "swap.file %s -> none\n", old.swapfile);
 	for (i = 0; i < s.npersist; i++) {
 		int j, had = 0;
 
@@ -356,11 +404,23 @@ int gb_tune_apply(const char *root, const struct gb_machine *m, const struct gb_
 	}
 	if (*s.fstab_line && strcmp(s.fstab_line, old.fstab_line))
 		fprintf(out, "persist none -> /etc/fstab (%s)\n", s.swapfile);
+	else if (!*s.fstab_line && *old.fstab_line)
+		fprintf(out, "persist /etc/fstab (%s) -> none\n", old.swapfile);
 	return 0;
-undo_persist:
-	gb_persist_remove(root, &s, &err);
-	if (old.npersist)
-		gb_persist_write(root, p, old.profile ? old.profile : o->profile, &old, &err);
+undo_swap:
+	/* the new swap file goes, the old one stays as it was */
+	if (swap_new && gb_swap_remove(root, swap_path, &err) < 0) {
+		gb_warn("%s: tune.state keeps it for gb-tune --revert", err.msg);
+		if (!*old.swapold) {
+			snprintf(old.swapold, sizeof(old.swapold), "%s", swap_path);
+			old.swapold_bytes = o->swap_bytes;
+		}
+	}
+	if (persist) {
+		if (gb_persist_restore(root, &kept, s.fstab_line, old.fstab_line, &err) < 0)
+			gb_warn("%s: the files under /etc may not be as they were", err.msg);
+		gb_persist_kept_free(&kept);
+	}
 undo:
 	rollback(root);
 	if (gb_tune_state_save(root, &old) < 0)
@@ -373,7 +433,7 @@ undo:
 int gb_tune_revert(const char *root, int dry_run, FILE *out)
 {
 	static struct gb_tune_state s;
-	char cur[GB_TUNE_VAL];
+	char cur[GB_TUNE_VAL], boot[GB_TUNE_BOOTID];
 	struct gb_err err;
 	int i, r, bad = 0, pass;
 
@@ -387,7 +447,17 @@ int gb_tune_revert(const char *root, int dry_run, FILE *out)
 		gb_info("nothing to revert: no %s", GB_TUNE_STATE_FILE);
 		return 0;
 	}
+	gb_tune_boot_id(root, boot, sizeof(boot));
+	gb_tune_state_resolve(root, &s, boot);
 	for (i = s.n - 1; i >= 0; i--) {
+		if (gb_tune_rec_stale(&s, &s.rec[i], boot)) {
+			/* the reboot put it back, or someone set it since: not ours to write */
+			if (gb_sysval_read(root, s.rec[i].path, cur, sizeof(cur)) == 0 && strcmp(cur, s.rec[i].orig))
+				gb_warn("%s: set before a reboot and not persisted, so undone by it; %s now: left as it is "
+					"(the original was %s)",
+					s.rec[i].key, cur, s.rec[i].orig);
+			continue;
+		}
 		if (gb_sysval_read(root, s.rec[i].path, cur, sizeof(cur)) < 0) {
 			gb_warn("unable to read %s: %s", s.rec[i].path, strerror(errno));
 			continue;
@@ -397,6 +467,8 @@ int gb_tune_revert(const char *root, int dry_run, FILE *out)
 	}
 	if (dry_run) {
 		print_changes(out);
+		if (*s.swapold)
+			fprintf(out, "swap.file %s -> none\n", s.swapold);
 		if (*s.swapfile)
 			fprintf(out, "swap.file %s -> none\n", s.swapfile);
 		for (i = 0; i < s.npersist; i++)
@@ -442,9 +514,13 @@ int gb_tune_revert(const char *root, int dry_run, FILE *out)
 			fprintf(out, "%s %s -> %s%s\n", ch[i].key, ch[i].before, ch[i].after, ch[i].note);
 	/* the records put back go; the others stay for another try */
 	{
-		struct gb_tune_state left = s;
+		static struct gb_tune_state left;
+		char fstab_kept[sizeof(left.fstab_line)] = "";
 
+		left = s;
 		left.n = 0;
+		if (*boot)
+			snprintf(left.boot, sizeof(left.boot), "%s", boot);
 		for (i = 0; i < s.n; i++) {
 			int j, keep = 0;
 
@@ -453,10 +529,24 @@ int gb_tune_revert(const char *root, int dry_run, FILE *out)
 			if (keep)
 				left.rec[left.n++] = s.rec[i];
 		}
+
+		if (*s.swapold) {
+			if (gb_swap_remove(root, s.swapold, &err) < 0) {
+				gb_log(GB_LOG_ERROR, "%s", err.msg);
+				bad = 1;
+			} else {
+				fprintf(out, "swap.file %s -> none\n", s.swapold);
+				*left.swapold = 0;
+				left.swapold_bytes = 0;
+			}
+		}
 		if (*s.swapfile) {
 			if (gb_swap_remove(root, s.swapfile, &err) < 0) {
 				gb_log(GB_LOG_ERROR, "%s", err.msg);
 				bad = 1;
+				/* its /etc/fstab line stays with it */
+				snprintf(fstab_kept, sizeof(fstab_kept), "%s", left.fstab_line);
+				*left.fstab_line = 0;
 			} else {
 				fprintf(out, "swap.file %s -> none\n", s.swapfile);
 				*left.swapfile = 0;
@@ -467,6 +557,8 @@ int gb_tune_revert(const char *root, int dry_run, FILE *out)
 			gb_log(GB_LOG_ERROR, "%s", err.msg);
 			bad = 1;
 		}
+		if (*fstab_kept)
+			snprintf(left.fstab_line, sizeof(left.fstab_line), "%s", fstab_kept);
 		for (i = 0; i < s.npersist; i++) {
 			int j, still = 0;
 
@@ -477,7 +569,7 @@ int gb_tune_revert(const char *root, int dry_run, FILE *out)
 		}
 		if (*s.fstab_line && !*left.fstab_line)
 			fprintf(out, "persist /etc/fstab (%s) -> none\n", s.swapfile);
-		left.profile = left.n || *left.swapfile || left.npersist || *left.fstab_line ? left.profile : 0;
+		left.profile = left.n || *left.swapfile || *left.swapold || left.npersist || *left.fstab_line ? left.profile : 0;
 		if (gb_tune_state_save(root, &left) < 0) {
 			gb_log(GB_LOG_ERROR, "unable to update %s: %s", GB_TUNE_STATE_FILE, strerror(errno));
 			return GB_EXIT_SYS;
@@ -491,7 +583,7 @@ int gb_tune_revert(const char *root, int dry_run, FILE *out)
 int gb_tune_status(const char *root, const struct gb_tune_plan *p, FILE *out)
 {
 	static struct gb_tune_state s;
-	char cur[GB_TUNE_VAL], when[64];
+	char cur[GB_TUNE_VAL], when[64], boot[GB_TUNE_BOOTID];
 	struct gb_err err;
 	int i, r, applied;
 
@@ -501,12 +593,23 @@ int gb_tune_status(const char *root, const struct gb_tune_plan *p, FILE *out)
 		return GB_EXIT_SYS;
 	}
 	applied = r == 0 && s.profile;
+	gb_tune_boot_id(root, boot, sizeof(boot));
+	gb_tune_state_resolve(root, &s, boot);
 	if (applied) {
 		time_t t = (time_t)s.applied;
 		struct tm tm;
+		int nstale = 0;
 
+		for (i = 0; i < s.n; i++)
+			nstale += gb_tune_rec_stale(&s, &s.rec[i], boot);
 		strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S UTC", gmtime_r(&t, &tm));
-		fprintf(out, "# profile: %s, applied %s\n", gb_tune_profile_name(s.profile), when);
+		fprintf(out, "# profile: %s, applied %s", gb_tune_profile_name(s.profile), when);
+		if (*s.boot && *boot && strcmp(s.boot, boot) && nstale)
+			fprintf(out, ", before a reboot: %d setting%s not persisted, so not applied any more (tuned: "
+				     "(reboot))", nstale, nstale == 1 ? "" : "s");
+		else if (*s.boot && *boot && strcmp(s.boot, boot))
+			fprintf(out, ", before a reboot: persisted, so applied again at boot");
+		fputc('\n', out);
 	} else {
 		fprintf(out, "# profile: none (tuned: what gb-tune --full would set)\n");
 	}
@@ -520,7 +623,8 @@ int gb_tune_status(const char *root, const struct gb_tune_plan *p, FILE *out)
 			continue;
 		if (gb_sysval_read(root, it->path, cur, sizeof(cur)) < 0)
 			snprintf(cur, sizeof(cur), "?");
-		fprintf(out, "%-40s %-16s %-16s %s\n", it->key, cur, rec ? rec->tuned : applied ? "-" : it->want,
+		fprintf(out, "%-40s %-16s %-16s %s\n", it->key, cur,
+			rec ? (gb_tune_rec_stale(&s, rec, boot) ? "(reboot)" : rec->tuned) : applied ? "-" : it->want,
 			rec ? rec->orig : "-");
 	}
 	/* records of settings the plan no longer has (a disk gone) */
@@ -533,11 +637,15 @@ int gb_tune_status(const char *root, const struct gb_tune_plan *p, FILE *out)
 			continue;
 		if (gb_sysval_read(root, s.rec[i].path, cur, sizeof(cur)) < 0)
 			snprintf(cur, sizeof(cur), "?");
-		fprintf(out, "%-40s %-16s %-16s %s\n", s.rec[i].key, cur, s.rec[i].tuned, s.rec[i].orig);
+		fprintf(out, "%-40s %-16s %-16s %s\n", s.rec[i].key, cur,
+			gb_tune_rec_stale(&s, &s.rec[i], boot) ? "(reboot)" : s.rec[i].tuned, s.rec[i].orig);
 	}
 	if (*s.swapfile)
 		fprintf(out, "%-40s %-16s %-16s %s\n", "swap.file", gb_swap_active(root, s.swapfile) == 1 ? s.swapfile : "none",
 			s.swapfile, "none");
+	if (*s.swapold)
+		fprintf(out, "# swap file being replaced when a run stopped: %s (the next run or --revert removes it)\n",
+			s.swapold);
 	for (i = 0; i < s.npersist; i++)
 		fprintf(out, "# persisted in %s\n", s.persist[i]);
 	if (*s.fstab_line)

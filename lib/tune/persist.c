@@ -176,6 +176,27 @@ static int fstab_edit(const char *root, const char *add, const char *drop, struc
 	return 0;
 }
 
+/* the file that persists a setting */
+static const char *persist_file(const char *key, const char *path)
+{
+	if (!strncmp(path, "/proc/sys/", 10))
+		return SYSCTL_FILE;
+	if (!strncmp(key, "block.", 6))
+		return UDEV_FILE;
+	return TMPFILES_FILE;
+}
+
+int gb_persist_covers(const struct gb_tune_state *s, const struct gb_tune_rec *r)
+{
+	const char *f = persist_file(r->key, r->path);
+	int i;
+
+	for (i = 0; i < s->npersist; i++)
+		if (!strcmp(s->persist[i], f))
+			return 1;
+	return 0;
+}
+
 int gb_persist_names(const struct gb_tune_plan *p, int profile, const char **names, int max)
 {
 	int i, n = 0, sysctl = 0, tmpfiles = 0, udev = 0;
@@ -228,8 +249,67 @@ int gb_persist_write(const char *root, const struct gb_tune_plan *p, int profile
 		if (fstab_edit(root, line, *s->fstab_line ? s->fstab_line : NULL, err) < 0)
 			return -1;
 		snprintf(s->fstab_line, sizeof(s->fstab_line), "%s", line);
+	} else if (*s->fstab_line) {
+		/* the swap file went: its line goes with it */
+		if (fstab_edit(root, NULL, s->fstab_line, err) < 0)
+			return -1;
+		*s->fstab_line = 0;
 	}
 	return 0;
+}
+
+static const char *const persist_files[GB_PERSIST_FILES] = { SYSCTL_FILE, TMPFILES_FILE, UDEV_FILE };
+
+int gb_persist_keep(const char *root, struct gb_persist_kept *k, struct gb_err *err)
+{
+	char full[GB_TUNE_PATH * 2];
+	struct stat st;
+	int i;
+
+	memset(k, 0, sizeof(*k));
+	for (i = 0; i < GB_PERSIST_FILES; i++) {
+		if (!gb_tune_path(root, persist_files[i], full, sizeof(full)))
+			return errf(err, "name", persist_files[i]);
+		k->text[i] = gb_read_file(full, 1 << 20, &k->len[i]);
+		if (!k->text[i] && errno != ENOENT) {
+			errf(err, "read", full);
+			gb_persist_kept_free(k);
+			return -1;
+		}
+		k->mode[i] = k->text[i] && stat(full, &st) == 0 ? st.st_mode & 07777 : 0644;
+	}
+	return 0;
+}
+
+int gb_persist_restore(const char *root, const struct gb_persist_kept *k, const char *fstab_now,
+		       const char *fstab_then, struct gb_err *err)
+{
+	char full[GB_TUNE_PATH * 2];
+	int i, bad = 0;
+
+	for (i = 0; i < GB_PERSIST_FILES; i++) {
+		if (!gb_tune_path(root, persist_files[i], full, sizeof(full))) {
+			bad = errf(err, "name", persist_files[i]);
+			continue;
+		}
+		if (k->text[i] ? write_atomic(full, k->text[i], k->len[i], k->mode[i], err) < 0
+			       : unlink(full) < 0 && errno != ENOENT && errf(err, "remove", full) < 0)
+			bad = -1;
+	}
+	if (strcmp(fstab_now, fstab_then) &&
+	    fstab_edit(root, *fstab_then ? fstab_then : NULL, *fstab_now ? fstab_now : NULL, err) < 0)
+		bad = -1;
+	return bad;
+}
+
+void gb_persist_kept_free(struct gb_persist_kept *k)
+{
+	int i;
+
+	for (i = 0; i < GB_PERSIST_FILES; i++) {
+		free(k->text[i]);
+		k->text[i] = NULL;
+	}
 }
 
 int gb_persist_remove(const char *root, struct gb_tune_state *s, struct gb_err *err)

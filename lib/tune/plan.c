@@ -72,18 +72,34 @@ static int have(const char *root, const char *path)
 	return gb_sysval_read(root, path, v, sizeof(v)) == 0;
 }
 
+/* what the rest of the machine keeps out of the hugepages: a workstation
+ * keeps more */
+static uint64_t keep_for(const struct gb_machine *m, int profile)
+{
+	if (profile == GB_TUNE_FULL)
+		return m->mem_total / 4 > GB_GiB ? m->mem_total / 4 : GB_GiB;
+	return m->mem_total / 2 > 2 * GB_GiB ? m->mem_total / 2 : 2 * GB_GiB;
+}
+
+uint64_t gb_tune_hugepages_max(const struct gb_machine *m, int profile, char *why, size_t n)
+{
+	uint64_t keep = keep_for(m, profile), room = m->mem_total > keep ? m->mem_total - keep : 0;
+	char b[32], d[32], e[32];
+
+	room = room > m->pool_bytes ? room - m->pool_bytes : 0;
+	snprintf(why, n, "all of %s of RAM but %s%s%s", gb_size_human(m->mem_total, b, sizeof(b)),
+		 gb_size_human(keep, d, sizeof(d)), m->pool_bytes ? ", less greenboost.ko's pool of " : "",
+		 m->pool_bytes ? gb_size_human(m->pool_bytes, e, sizeof(e)) : "");
+	return room / HUGE_2M;
+}
+
 uint64_t gb_tune_hugepages_for(const struct gb_machine *m, const struct gb_conf *c, int profile, char *why,
 			       size_t n)
 {
-	uint64_t budget, keep, room, bytes;
+	uint64_t budget, keep = keep_for(m, profile), room, bytes;
 	char a[32], b[32], d[32], e[32];
 
 	budget = gb_sizepct_resolve(&c->host_limit, m->mem_total);
-	/* what the rest of the machine keeps: a workstation gives more */
-	if (profile == GB_TUNE_FULL)
-		keep = m->mem_total / 4 > GB_GiB ? m->mem_total / 4 : GB_GiB;
-	else
-		keep = m->mem_total / 2 > 2 * GB_GiB ? m->mem_total / 2 : 2 * GB_GiB;
 	room = m->mem_total > keep ? m->mem_total - keep : 0;
 	bytes = budget < room ? budget : room;
 	bytes = bytes > m->pool_bytes ? bytes - m->pool_bytes : 0;
@@ -169,7 +185,7 @@ static int plan_hugepages(const char *root, const struct gb_machine *m, const st
 	 * machine keeps free, then the others */
 	for (i = 0; i < m->nnodes; i++) {
 		uint64_t keep = m->mem_total ? (uint64_t)((double)m->node_mem[i] / (double)m->mem_total *
-							  (double)(m->mem_total / 4 > GB_GiB ? m->mem_total / 4 : GB_GiB))
+							  (double)keep_for(m, GB_TUNE_FULL))
 					     : 0;
 
 		cap[i] = m->node_mem[i] > keep ? (m->node_mem[i] - keep) / HUGE_2M : 0;

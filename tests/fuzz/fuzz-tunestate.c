@@ -1,6 +1,7 @@
 /* gb-tune's state file parser, and the value normaliser it shares with
  * the /proc and /sys reader: any bytes, never a crash; what the parser
- * accepts formats and parses back to the same thing */
+ * accepts (version 1 or 2) formats as version 2 and parses back to the
+ * same thing */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,9 +33,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 	if (gb_tune_state_parse(text, (size_t)n, &b, &err) < 0)
 		abort();
-	if (a.profile != b.profile || a.n != b.n || memcmp(a.rec, b.rec, sizeof(a.rec)) || strcmp(a.swapfile, b.swapfile) ||
-	    a.swap_bytes != b.swap_bytes || a.npersist != b.npersist || memcmp(a.persist, b.persist, sizeof(a.persist)) ||
-	    strcmp(a.fstab_line, b.fstab_line))
+	/* a version 1 file comes back as version 2, the rest the same */
+	if (b.version != GB_TUNE_STATE_VERSION || a.profile != b.profile || strcmp(a.boot, b.boot) || a.n != b.n ||
+	    memcmp(a.rec, b.rec, sizeof(a.rec)) || strcmp(a.swapfile, b.swapfile) || a.swap_bytes != b.swap_bytes ||
+	    strcmp(a.swapold, b.swapold) || a.swapold_bytes != b.swapold_bytes || a.npersist != b.npersist ||
+	    memcmp(a.persist, b.persist, sizeof(a.persist)) || strcmp(a.fstab_line, b.fstab_line))
 		abort();
 	return 0;
 }

@@ -70,13 +70,15 @@ qemu_kmod() {
 }
 
 # qemu_boot DIR OUT [QEMU ARGS...]: DIR/init must print GB-BEGIN, its
-# TAP, GB-END and power off; what lies between goes to OUT
+# TAP, GB-END and power off; what lies between goes to OUT.  The guest's
+# files are root's, whoever runs the test (gb-tune checks who owns a swap
+# file's directories)
 qemu_boot() {
 	root=$1
 	out=$2
 	shift 2
 	chmod 755 "$root/init"
-	(cd "$root" && find . | cpio -o -H newc 2>/dev/null | gzip -1) >"$tmp/initrd.gz" || bail "make the initramfs"
+	(cd "$root" && find . | cpio -o -H newc -R 0:0 2>/dev/null | gzip -1) >"$tmp/initrd.gz" || bail "make the initramfs"
 	timeout 600 qemu-system-x86_64 -accel tcg -cpu max -nographic -no-reboot \
 		-kernel "$tmp/vmlinuz" -initrd "$tmp/initrd.gz" "$@" >"$tmp/console" 2>&1
 	rc=$?

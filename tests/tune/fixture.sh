@@ -1,11 +1,12 @@
 # Sourced by the gb-tune bats tests: fixture_tree DIR [nodes] makes a
 # small /proc, /sys and /etc under DIR, the shape of a real one: 64 GiB of
 # RAM, NUMA nodes (1 or 2), an NVIDIA GPU on the last node, an NVMe disk
-# with mq-deadline, THP on madvise.  Values are what Debian 12 ships.
+# with mq-deadline and a wwid, THP on madvise, a boot ID.  Values are what Debian 12
+# ships.
 fixture_tree() {
 	d=$1
 	nodes=${2:-1}
-	mkdir -p "$d/proc/sys/vm" "$d/proc/sys/kernel" "$d/proc/self" \
+	mkdir -p "$d/proc/sys/vm" "$d/proc/sys/kernel/random" "$d/proc/self" \
 		"$d/sys/kernel/mm/transparent_hugepage" "$d/sys/kernel/mm/hugepages/hugepages-2048kB" \
 		"$d/sys/block/nvme0n1/queue" "$d/sys/block/sda/queue" "$d/sys/block/nvme0c0n1" \
 		"$d/sys/devices/system/node" "$d/sys/dev/block" \
@@ -18,11 +19,13 @@ fixture_tree() {
 	echo 0 >"$d/proc/sys/vm/overcommit_memory"
 	echo 67584 >"$d/proc/sys/vm/min_free_kbytes"
 	echo 1 >"$d/proc/sys/kernel/numa_balancing"
+	echo 5f0c8a52-2b3e-4c1d-9f6a-1e7b3d9c0a44 >"$d/proc/sys/kernel/random/boot_id"
 	echo 'always [madvise] never' >"$d/sys/kernel/mm/transparent_hugepage/enabled"
 	echo 'always defer defer+madvise [madvise] never' >"$d/sys/kernel/mm/transparent_hugepage/defrag"
 	echo 0 >"$d/sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages"
 	echo 0 >"$d/sys/kernel/mm/hugepages/hugepages-2048kB/nr_overcommit_hugepages"
 	echo '[mq-deadline] kyber bfq none' >"$d/sys/block/nvme0n1/queue/scheduler"
+	echo eui.0025385b71b0a1c4 >"$d/sys/block/nvme0n1/wwid"
 	echo '[mq-deadline] none' >"$d/sys/block/sda/queue/scheduler"
 	# an NVIDIA GPU (3D controller), its audio function, and an Intel GPU
 	echo 0x10de >"$d/sys/bus/pci/devices/0000:41:00.0/vendor"
@@ -56,5 +59,7 @@ fixture_tree() {
 	30 22 259:1 / /mnt/fast rw,relatime shared:9 - ext4 /dev/nvme0n1p1 rw
 	MI
 	: >"$d/proc/swaps"
+	# a swap file's directories: writable by their owner only, whatever the umask
+	chmod 755 "$d" "$d/mnt" "$d/mnt/fast"
 	printf '# /etc/fstab\nUUID=1234 / ext4 errors=remount-ro 0 1\n' >"$d/etc/fstab"
 }

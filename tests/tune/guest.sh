@@ -113,6 +113,10 @@ grep -q 'ATTR{queue/scheduler}="none"' /etc/udev/rules.d/60-greenboost-tune.rule
 ok $? "--persist: /etc/udev/rules.d/60-greenboost-tune.rules"
 grep -q '^set	vm.swappiness	/proc/sys/vm/swappiness	60	10$' $STATE
 ok $? "the state file has the original and the tuned value"
+grep -qx "boot	$(cat /proc/sys/kernel/random/boot_id)" $STATE
+ok $? "the state file has this boot's ID"
+grep -qx "device	block.nvme0n1.queue.scheduler	$(cat /sys/block/nvme0n1/wwid)" $STATE
+ok $? "and the NVMe disk's identity, its wwid ($(cat /sys/block/nvme0n1/wwid))"
 
 # ---- again: idempotent ----
 cp $STATE /tmp/state1
@@ -124,6 +128,42 @@ snapshot >/tmp/now
 cmp -s /tmp/tuned /tmp/now
 ok $? "--full again leaves every value as it was"
 
+# ---- a swap file on the guest's root, a filesystem in memory: refused ----
+cp $STATE /tmp/state0
+$T --full --hugepages 64M --swap 64M:/tmp/greenboost.swap >/tmp/out 2>/tmp/err
+is "$?" 4 "--swap on the initramfs: exit 4"
+grep -Eq 'is on (tmpfs|ramfs), which is memory' /tmp/err
+ok $? "--swap on the initramfs: says it is memory"
+sed 's/^/# /' /tmp/err
+snapshot >/tmp/now
+[ ! -e /tmp/greenboost.swap ] && cmp -s /tmp/tuned /tmp/now && cmp -s $STATE /tmp/state0
+ok $? "--swap on the initramfs: no file made, nothing changed"
+
+# ---- another swap file: made and in use before the old one goes ----
+out=$($T --full --hugepages 64M --swap 64M:/mnt/nvme/second.swap --persist 2>/tmp/err)
+ok $? "a second swap file in place of the first exits 0"
+sed 's/^/# /' /tmp/err
+is "$(echo "$out" | grep '^swap.file')" "swap.file none -> /mnt/nvme/second.swap (64.0 MiB)
+swap.file $SWAP -> none" "the new swap file made, then the old one removed"
+grep -q '^/mnt/nvme/second.swap ' /proc/swaps && ! grep -q "^$SWAP " /proc/swaps && [ ! -e $SWAP ]
+ok $? "the new swap file in use, the old one off and gone"
+grep -q '^/mnt/nvme/second.swap none swap sw,nofail 0 0 # gb-tune$' /etc/fstab && ! grep -q "^$SWAP " /etc/fstab
+ok $? "/etc/fstab names the new one only"
+grep -q '^swapfile	/mnt/nvme/second.swap	67108864$' $STATE && ! grep -q '^swapold' $STATE
+ok $? "the state file names the new one only"
+
+# ---- one too large for the disk: refused, the one in use kept ----
+cp $STATE /tmp/state0
+cp /etc/fstab /tmp/fstab0
+$T --full --hugepages 64M --swap 1G:/mnt/nvme/big.swap --persist >/tmp/out 2>/tmp/err
+is "$?" 4 "a swap file larger than the disk's free space: exit 4"
+sed 's/^/# /' /tmp/err
+grep -q '^gb-tune: error: /mnt/nvme has .* free (root.s reserve aside), .*: 1.0 GiB is too much, at most .* fits; nothing changed$' /tmp/err
+ok $? "and says how large one would fit"
+[ ! -e /mnt/nvme/big.swap ] && grep -q '^/mnt/nvme/second.swap ' /proc/swaps && cmp -s $STATE /tmp/state0 &&
+	cmp -s /etc/fstab /tmp/fstab0
+ok $? "nothing written, the swap file in use, its record and fstab line kept"
+
 # ---- the default hugepage count, from host_limit and RAM ----
 total=$(awk '/^MemTotal:/ { print $2 * 1024 }' /proc/meminfo)
 keep=$((total / 4 > 1073741824 ? total / 4 : 1073741824))
@@ -132,6 +172,8 @@ budget=$((total * 75 / 100))
 pages=$(((budget < room ? budget : room) / 2097152))
 out=$($T --full --swap 128M --persist)
 ok $? "--full without --hugepages exits 0"
+grep -q "^$SWAP " /proc/swaps && ! grep -q '^/mnt/nvme/second.swap ' /proc/swaps
+ok $? "and the default swap file back in place of the second"
 got=$(cat /proc/sys/vm/nr_hugepages)
 [ "$got" = "$pages" ] || echo "$out" | grep -q "^vm.nr_hugepages 32 -> $got (asked $pages:"
 ok $? "vm.nr_hugepages follows host_limit: $pages asked, $got given"
@@ -164,6 +206,8 @@ grep -q greenboost /proc/swaps
 ok $((!$?)) "--revert: swap is off"
 [ ! -e $STATE ]
 ok $? "--revert: the state file is gone"
+[ ! -e /var/lib/greenboost/tune.lock ]
+ok $? "no run left its lock behind"
 out=$($T --revert)
 ok $? "--revert again exits 0"
 is "$out" "" "--revert again changes nothing"

@@ -32,9 +32,11 @@ sh /guest.sh
 echo "GB-END"
 poweroff -f
 INIT
-truncate -s 256M "$tmp/nvme.img" || bail "make the NVMe disk image"
-qemu_boot "$root" "$tmp/guest" -smp 2,sockets=2,cores=1,threads=1 -m 2048 \
-	-object memory-backend-ram,size=1024M,id=m0 -object memory-backend-ram,size=1024M,id=m1 \
+# room for two swap files at once, 128M and 64M, and their margin
+truncate -s 512M "$tmp/nvme.img" || bail "make the NVMe disk image"
+# 4 GiB: --light keeps half of RAM, at least 2 GiB, out of its limit
+qemu_boot "$root" "$tmp/guest" -smp 2,sockets=2,cores=1,threads=1 -m 4096 \
+	-object memory-backend-ram,size=2048M,id=m0 -object memory-backend-ram,size=2048M,id=m1 \
 	-numa node,nodeid=0,cpus=0,memdev=m0 -numa node,nodeid=1,cpus=1,memdev=m1 \
 	-drive file="$tmp/nvme.img",if=none,id=nv0,format=raw -device nvme,serial=gbtune0,drive=nv0 \
 	-append "console=ttyS0 quiet panic=-1 oops=panic"

@@ -81,10 +81,42 @@ int main(void)
 	ok(t.profile == GB_TUNE_FULL && t.n == 2 && !memcmp(t.rec, s.rec, sizeof(s.rec)) &&
 	   !strcmp(t.swapfile, s.swapfile) && t.swap_bytes == s.swap_bytes && t.npersist == 1 &&
 	   !strcmp(t.fstab_line, s.fstab_line), "the same state back");
+	ok(strstr(text, "\nversion\t2\n") && t.version == 2, "written as version 2");
 	ok(gb_tune_state_format(&s, text, 100) < 0, "a buffer too small: -1");
+	/* version 2's records */
+	strcpy(s.boot, "d688e1df-131f-4d78-b5ba-72120cb3170e");
+	strcpy(s.rec[1].dev, "eui.0025385b71b0a1c4");
+	strcpy(s.swapold, "/mnt/fast/old.swap");
+	s.swapold_bytes = 1ULL << 29;
+	n = gb_tune_state_format(&s, text, sizeof(text));
+	ok(n > 0 && gb_tune_state_parse(text, (size_t)n, &t, &err) == 0, "version 2, every record: format, then parse");
+	ok(!strcmp(t.boot, s.boot) && !memcmp(t.rec, s.rec, sizeof(s.rec)) && !strcmp(t.swapold, s.swapold) &&
+	   t.swapold_bytes == s.swapold_bytes, "the boot ID, the disk's identity and the old swap file back");
+	ok(strstr(text, "set\tblock.nvme0n1.queue.scheduler\t/sys/block/nvme0n1/queue/scheduler\tmq-deadline\tnone\n"
+			"device\tblock.nvme0n1.queue.scheduler\teui.0025385b71b0a1c4\n") != NULL,
+	   "a device line after its set line");
+	/* version 1, as an older gb-tune wrote it: read, nothing of version 2 in it */
+	{
+		static const char v1[] = "version\t1\nprofile\tfull\napplied\t1795754787.000\n"
+					 "set\tblock.nvme0n1.queue.scheduler\t/sys/block/nvme0n1/queue/scheduler\tmq-deadline\tnone\n";
+
+		ok(gb_tune_state_parse(v1, sizeof(v1) - 1, &t, &err) == 0, "a version 1 file is read");
+	}
+	ok(t.version == 1 && !*t.boot && t.n == 1 && !*t.rec[0].dev, "version 1: no boot ID, no device");
+	ok(parses("version\t1\nboot\tabc\n", "version 1"), "a boot ID in a version 1 file: refused");
+	ok(parses("version\t1\nswapold\t/s\t1\n", "version 1"), "swapold in a version 1 file: refused");
+	ok(parses("version\t2\nboot\ta;b\n", "bad boot"), "a bad boot ID");
+	ok(parses("version\t2\nboot\tabc\nboot\tabc\n", "second boot"), "two boot IDs");
+	ok(parses("version\t2\ndevice\tblock.x\tabc\n", "not set before"), "a device for no set record");
+	ok(parses("version\t2\nset\tvm.x\t/proc/sys/vm/x\t1\t2\ndevice\tvm.x\ta\ndevice\tvm.x\ta\n", "second device"),
+	   "two devices for a key");
+	ok(parses("version\t2\nset\tvm.x\t/proc/sys/vm/x\t1\t2\ndevice\tvm.x\ta/b\n", "bad device"),
+	   "a device identity with a slash");
+	ok(parses("version\t2\nswapold\t/s\t0\n", "size"), "an old swap file of 0 bytes");
+	ok(parses("version\t2\nswapold\t/s\t1\nswapold\t/t\t1\n", "second old swap"), "two old swap files");
 	ok(parses("version\t1\n", NULL), "only a version: fine");
 	ok(parses("", "no version"), "empty: no version");
-	ok(parses("version\t2\n", "unknown version"), "version 2: refused");
+	ok(parses("version\t3\n", "unknown version"), "version 3: refused");
 	ok(parses("profile\tfull\nversion\t1\n", "expected 'version' first"), "version must come first");
 	ok(parses("version\t1\nset\tvm.x\t/etc/passwd\t1\t2\n", "not under /proc/sys"), "a path outside /proc/sys and /sys");
 	ok(parses("version\t1\nset\tvm.x\t/proc/sys/../etc/shadow\t1\t2\n", "not under"), "a path with ..");
@@ -101,6 +133,17 @@ int main(void)
 	ok(parses("version\t1\nfrobnicate\t1\n", "unknown record"), "an unknown record");
 	ok(gb_tune_state_parse("version\t1\n\0\n", 12, &t, &err) < 0 && strstr(err.msg, "NUL"), "a NUL byte: refused");
 
+	/* ---- disks ---- */
+	{
+		char d[64];
+
+		ok(gb_tune_disk_of("block.nvme0n1.queue.scheduler", d, sizeof(d)) == 0 && !strcmp(d, "nvme0n1"),
+		   "a disk's key: its disk");
+		ok(gb_tune_disk_of("vm.swappiness", d, sizeof(d)) < 0, "no disk in vm.swappiness");
+		ok(gb_tune_disk_of("block..queue.scheduler", d, sizeof(d)) < 0, "no disk in block..queue.scheduler");
+		ok(gb_tune_disk_of("block.nvme0n1.queue.nr_requests", d, sizeof(d)) < 0, "only the scheduler");
+	}
+
 	/* ---- the hugepage count ---- */
 	memset(&m, 0, sizeof(m));
 	m.mem_total = 64 * GB_GiB;
@@ -111,11 +154,16 @@ int main(void)
 	m.pool_bytes = 8 * GB_GiB;
 	is_int(gb_tune_hugepages_for(&m, &c, GB_TUNE_FULL, why, sizeof(why)), 20480, "less greenboost.ko's 8 GiB pool");
 	ok(strstr(why, "greenboost.ko's pool of 8.0 GiB") != NULL, "and says so: %s", why);
+	is_int(gb_tune_hugepages_max(&m, GB_TUNE_FULL, why, sizeof(why)), 20480, "at most: the same margin, the pool too");
+	ok(!strcmp(why, "all of 64.0 GiB of RAM but 16.0 GiB, less greenboost.ko's pool of 8.0 GiB"), "and why: %s", why);
 	m.pool_bytes = 0;
+	is_int(gb_tune_hugepages_max(&m, GB_TUNE_LIGHT, why, sizeof(why)), 16384, "at most, --light: half of RAM");
 	gb_conf_set(&c, gb_conf_key_find("host_limit"), "10G", "test", &err);
 	is_int(gb_tune_hugepages_for(&m, &c, GB_TUNE_FULL, why, sizeof(why)), 5120, "host_limit 10G: 10 GiB");
 	m.mem_total = 2 * GB_GiB;
 	is_int(gb_tune_hugepages_for(&m, &c, GB_TUNE_LIGHT, why, sizeof(why)), 0, "2 GiB and --light: none");
+	is_int(gb_tune_hugepages_max(&m, GB_TUNE_LIGHT, why, sizeof(why)), 0, "2 GiB and --light: none at most");
+	is_int(gb_tune_hugepages_max(&m, GB_TUNE_FULL, why, sizeof(why)), 512, "2 GiB and --full: all but 1 GiB at most");
 
 	/* ---- the swap header ---- */
 	ok(gb_swap_header(page, sizeof(page), 64ULL << 20, uuid) == 0, "a header for 64M");
