@@ -176,7 +176,7 @@ def run(name, cmd, env, nvml, run_dir=None, timeout=300):
             "status_total": max(poll.status_total, 0), "gpu_peak": poll.gpu_peak()}
 
 
-def programs(llama, model, ngl, a):
+def programs(llama, model, ngl):
     """The three programs every configuration runs, with their arguments."""
     g = [] if ngl is None else ["-ngl", str(ngl)]
     reps = ["-r", "1"]
@@ -196,7 +196,7 @@ def run_config(label, prefix, llama, model, ngl, env, nvml, run_dir, a):
     """Every program of one configuration: rates per test, the greedy text,
     llama.cpp's buffers and what the shim and NVML saw."""
     res = {"label": label, "rates": {}, "secs": {}, "ok": True, "why": []}
-    for prog, cmd in programs(llama, model, ngl, a).items():
+    for prog, cmd in programs(llama, model, ngl).items():
         r = run(f"{label}: {prog}", prefix + cmd, env, nvml, run_dir, a.timeout)
         res[prog] = {k: r[k] for k in ("rc", "secs", "status_total", "gpu_peak")}
         res[prog]["status"] = r["status"]
